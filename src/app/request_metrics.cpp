@@ -1,0 +1,99 @@
+#include "app/request_metrics.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace app {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS", "PATCH", "other"};
+constexpr std::size_t kOtherMethod = kMethodLabels.size() - 1;
+constexpr std::size_t kPathCount = http::kRouteCount + 1;
+// Every status the service can answer; anything else (none today) shares the last slot.
+constexpr std::array<int, 16> kStatuses = {200, 400, 404, 405, 408, 411, 413, 414, 417, 431, 500, 501, 503, 505, 507, 0};
+constexpr std::size_t kOtherStatus = kStatuses.size() - 1;
+
+std::size_t method_index(http::Method method) noexcept {
+  switch (method) {
+    case http::Method::kGet: return 0;
+    case http::Method::kHead: return 1;
+    case http::Method::kPut: return 2;
+    case http::Method::kDelete: return 3;
+    case http::Method::kPost: return 4;
+    case http::Method::kOptions: return 5;
+    case http::Method::kPatch: return 6;
+    default: return kOtherMethod;
+  }
+}
+
+std::size_t status_index(int status) noexcept {
+  const auto* it = std::find(kStatuses.begin(), kStatuses.end() - 1, status);
+  return static_cast<std::size_t>(it - kStatuses.begin());
+}
+
+}  // namespace
+
+RequestMetrics::RequestMetrics(std::vector<double> buckets, std::size_t shards)
+    : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards),
+      in_flight_(std::make_unique<InFlight[]>(shards)),
+      shards_(shards) {}
+
+RequestMetrics::~RequestMetrics() = default;
+
+std::string_view RequestMetrics::path_label(std::size_t path) noexcept {
+  return path == kUnparsedPath ? "unparsed" : http::route_label(static_cast<http::Route>(path));
+}
+
+std::size_t RequestMetrics::series_index(std::size_t method, std::size_t path, std::size_t status) const noexcept {
+  return (method * kPathCount + path) * kStatuses.size() + status;
+}
+
+void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status,
+                             double seconds) noexcept {
+  histogram_.observe(shard, series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status)),
+                     seconds);
+}
+
+// One writer per shard: a plain load/store pair is enough and avoids a locked instruction.
+void RequestMetrics::request_started(std::size_t shard) noexcept {
+  auto& v = in_flight_[shard].value;
+  v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void RequestMetrics::request_ended(std::size_t shard) noexcept {
+  auto& v = in_flight_[shard].value;
+  v.store(v.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+void RequestMetrics::collect(metrics::TextWriter& out) const {
+  constexpr std::string_view kName = "http_request_duration_seconds";
+  out.family(kName, "Time from the first byte of a request to its response being queued, by route template.",
+             metrics::MetricType::kHistogram);
+  metrics::ShardedHistogram::Snapshot snapshot;
+  char status_text[8];
+  for (std::size_t m = 0; m < kMethodLabels.size(); ++m) {
+    for (std::size_t p = 0; p < kPathCount; ++p) {
+      for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+        const std::size_t series = series_index(m, p, s);
+        if (histogram_.count(series) == 0) continue;
+        histogram_.collect(series, snapshot);
+        std::string_view status = "other";
+        if (s != kOtherStatus) {
+          const auto end = std::to_chars(status_text, status_text + sizeof status_text, kStatuses[s]).ptr;
+          status = std::string_view(status_text, static_cast<std::size_t>(end - status_text));
+        }
+        const metrics::Label labels[] = {{"method", kMethodLabels[m]}, {"path", path_label(p)}, {"status", status}};
+        metrics::write_histogram_series(out, kName, labels, snapshot, histogram_.upper_bounds());
+      }
+    }
+  }
+
+  std::int64_t in_flight = 0;
+  for (std::size_t i = 0; i < shards_; ++i) in_flight += in_flight_[i].value.load(std::memory_order_relaxed);
+  out.family("http_requests_in_flight", "Requests whose head has arrived and whose response is not yet queued.",
+             metrics::MetricType::kGauge);
+  out.sample("http_requests_in_flight", {}, static_cast<double>(in_flight));
+}
+
+}  // namespace app

@@ -1,0 +1,50 @@
+#pragma once
+// RequestMetrics: http_request_duration_seconds{method,path,status} and http_requests_in_flight.
+//
+// The label space is closed so no client can grow it: method is one of GET HEAD PUT DELETE POST OPTIONS PATCH
+// or "other"; path is a route template, "unmatched" for any other path, or "unparsed" when the request head
+// could not be parsed; status is one of the statuses the service answers. Each event-loop thread observes
+// into its own shard without locks; collect() renders only the series that have been observed.
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "http/method.h"
+#include "http/router.h"
+#include "metrics/histogram.h"
+#include "metrics/registry.h"
+
+namespace app {
+
+class RequestMetrics final : public metrics::Collector {
+ public:
+  // "unparsed" follows the router's routes in the path label space.
+  static constexpr std::size_t kUnparsedPath = http::kRouteCount;
+
+  RequestMetrics(std::vector<double> buckets, std::size_t shards);
+  ~RequestMetrics() override;
+
+  void observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds) noexcept;
+  void request_started(std::size_t shard) noexcept;
+  void request_ended(std::size_t shard) noexcept;
+
+  void collect(metrics::TextWriter& out) const override;
+
+  static std::string_view path_label(std::size_t path) noexcept;
+
+ private:
+  struct alignas(64) InFlight {
+    std::atomic<std::int64_t> value{0};
+  };
+  std::size_t series_index(std::size_t method, std::size_t path, std::size_t status) const noexcept;
+
+  metrics::ShardedHistogram histogram_;
+  std::unique_ptr<InFlight[]> in_flight_;
+  std::size_t shards_;
+};
+
+}  // namespace app

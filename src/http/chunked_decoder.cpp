@@ -1,0 +1,189 @@
+#include "http/chunked_decoder.h"
+
+#include <algorithm>
+
+namespace http {
+namespace {
+
+// 16 hex digits fill 64 bits, so capping the digit count also rules out overflow.
+constexpr unsigned kMaxSizeDigits = 16;
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr bool is_token_char(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
+    case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// VCHAR, obs-text, SP and HTAB: what a field value (and, leniently, a chunk extension) may hold.
+constexpr bool is_field_value_char(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 0x20 && u != 0x7f) || u == '\t';
+}
+
+}  // namespace
+
+ChunkedDecoder::ChunkedDecoder(std::size_t max_body_bytes, std::size_t max_line_bytes,
+                               std::size_t max_trailer_bytes) noexcept
+    : max_body_bytes_(max_body_bytes), max_line_bytes_(max_line_bytes), max_trailer_bytes_(max_trailer_bytes) {}
+
+void ChunkedDecoder::reset() noexcept {
+  state_ = State::kSize;
+  chunk_remaining_ = 0;
+  line_bytes_ = 0;
+  trailer_bytes_ = 0;
+  body_bytes_ = 0;
+  size_digits_ = 0;
+  error_status_ = 0;
+}
+
+ChunkedDecoder::Result ChunkedDecoder::fail(int status, std::size_t consumed) noexcept {
+  state_ = State::kError;
+  error_status_ = status;
+  return Result{Status::kError, consumed, status};
+}
+
+bool ChunkedDecoder::count_size_line_byte() noexcept { return ++line_bytes_ <= max_line_bytes_; }
+
+bool ChunkedDecoder::count_trailer_byte() noexcept { return ++trailer_bytes_ <= max_trailer_bytes_; }
+
+ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string& body) {
+  if (state_ == State::kDone) return Result{Status::kDone, 0, 0};
+  if (state_ == State::kError) return Result{Status::kError, 0, error_status_};
+
+  const char* const begin = input.data();
+  const char* const end = begin + input.size();
+  const char* p = begin;
+  const auto consumed = [&]() noexcept { return static_cast<std::size_t>(p - begin); };
+
+  while (p < end) {
+    const char c = *p;
+    switch (state_) {
+      case State::kSize: {
+        const int digit = hex_value(c);
+        if (digit >= 0) {
+          if (size_digits_ == kMaxSizeDigits) return fail(400, consumed());
+          if (!count_size_line_byte()) return fail(400, consumed());
+          chunk_remaining_ = chunk_remaining_ * 16 + static_cast<std::uint64_t>(digit);
+          ++size_digits_;
+          break;
+        }
+        if (size_digits_ == 0) return fail(400, consumed());
+        // The size is known now: refuse before any of its data is read. body_bytes_ never exceeds the limit.
+        if (chunk_remaining_ > max_body_bytes_ - body_bytes_) return fail(413, consumed());
+        if (c == '\r') {
+          state_ = State::kSizeLf;
+          break;
+        }
+        if (c == ';') {
+          state_ = State::kExtension;
+        } else if (is_ows(c)) {
+          state_ = State::kSizeBws;
+        } else {
+          return fail(400, consumed());
+        }
+        if (!count_size_line_byte()) return fail(400, consumed());
+        break;
+      }
+      case State::kSizeBws:
+        // chunk-ext = *( BWS ";" ... ): whitespace after the size must lead to an extension.
+        if (c == ';') {
+          state_ = State::kExtension;
+        } else if (!is_ows(c)) {
+          return fail(400, consumed());
+        }
+        if (!count_size_line_byte()) return fail(400, consumed());
+        break;
+      case State::kExtension:
+        // Extensions are ignored, so they are only bounded and kept free of control bytes.
+        if (c == '\r') {
+          state_ = State::kSizeLf;
+          break;
+        }
+        if (!is_field_value_char(c)) return fail(400, consumed());
+        if (!count_size_line_byte()) return fail(400, consumed());
+        break;
+      case State::kSizeLf:
+        if (c != '\n') return fail(400, consumed());
+        state_ = chunk_remaining_ == 0 ? State::kTrailerLineStart : State::kData;
+        line_bytes_ = 0;
+        size_digits_ = 0;
+        break;
+      case State::kData: {
+        const std::size_t available = static_cast<std::size_t>(end - p);
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, available));
+        body.append(p, take);
+        body_bytes_ += take;
+        chunk_remaining_ -= take;
+        p += take;
+        if (chunk_remaining_ == 0) state_ = State::kDataCr;
+        continue;  // p already advanced
+      }
+      case State::kDataCr:
+        if (c != '\r') return fail(400, consumed());
+        state_ = State::kDataLf;
+        break;
+      case State::kDataLf:
+        if (c != '\n') return fail(400, consumed());
+        state_ = State::kSize;
+        break;
+      case State::kTrailerLineStart:
+        if (c == '\r') {
+          state_ = State::kFinalLf;
+          break;
+        }
+        // A trailer field line starts with a field name; whitespace here would be obs-fold.
+        if (!is_token_char(c)) return fail(400, consumed());
+        if (!count_trailer_byte()) return fail(431, consumed());
+        state_ = State::kTrailerName;
+        break;
+      case State::kTrailerName:
+        if (c == ':') {
+          state_ = State::kTrailerValue;
+        } else if (!is_token_char(c)) {
+          return fail(400, consumed());
+        }
+        if (!count_trailer_byte()) return fail(431, consumed());
+        break;
+      case State::kTrailerValue:
+        if (c == '\r') {
+          state_ = State::kTrailerLf;
+        } else if (!is_field_value_char(c)) {
+          return fail(400, consumed());
+        }
+        if (!count_trailer_byte()) return fail(431, consumed());
+        break;
+      case State::kTrailerLf:
+        if (c != '\n') return fail(400, consumed());
+        if (!count_trailer_byte()) return fail(431, consumed());
+        state_ = State::kTrailerLineStart;
+        break;
+      case State::kFinalLf:
+        if (c != '\n') return fail(400, consumed());
+        state_ = State::kDone;
+        ++p;
+        return Result{Status::kDone, consumed(), 0};
+      case State::kDone:
+      case State::kError:
+        // Handled before the loop; the loop returns as soon as either state is entered.
+        return Result{Status::kError, consumed(), error_status_};
+    }
+    ++p;
+  }
+  return Result{Status::kNeedMore, consumed(), 0};
+}
+
+}  // namespace http

@@ -1,0 +1,47 @@
+#pragma once
+// Incremental, zero-copy parser for an HTTP/1.x request head (request line + header section).
+//
+// Contract (after picohttpparser): parse_request_head() looks at the bytes the caller has received so far
+// and answers complete (how many bytes the head took), incomplete (call again with more bytes), or error
+// (with the precise status to answer and then close). It never allocates and never copies; the result's
+// views point into `buffer`. It is stateless: calling it again on a longer buffer re-parses from the start.
+//
+// Strict on purpose (RFC 9112), because a lenient parser is how requests get smuggled:
+//  - lines end in CRLF; a bare CR or bare LF is 400
+//  - no whitespace before the first line, between a field name and its colon (400), no obs-fold (400)
+//  - Content-Length must be 1*DIGIT; repeated values must be identical, else 400; overflow is 400
+//  - Transfer-Encoding together with Content-Length is 400; any coding but a single final "chunked" is 501
+//    (so "gzip, chunked" is refused too); Transfer-Encoding in HTTP/1.0 is 400
+//  - HTTP/1.1 without exactly one Host is 400; versions other than HTTP/1.0 and HTTP/1.1 are 505
+//  - request line longer than limits.max_request_line is 414; a head longer than limits.max_head_bytes or
+//    more than kMaxHeaders fields is 431 (detected as soon as the buffered bytes prove it, even if incomplete)
+//  - request-target must be origin-form ("/..."), or "*" only for OPTIONS; else 400
+//  - field values may not contain CTLs other than HTAB (400)
+//  - Expect other than "100-continue" is 417 (judged after the framing checks above)
+#include <cstddef>
+#include <string_view>
+
+#include "http/request.h"
+
+namespace http {
+
+struct ParserLimits {
+  std::size_t max_request_line = 8 * 1024;
+  std::size_t max_head_bytes = 16 * 1024;  // request line + headers + final CRLF
+};
+
+enum class ParseStatus { kComplete, kIncomplete, kError };
+
+struct ParseResult {
+  ParseStatus status = ParseStatus::kIncomplete;
+  std::size_t consumed = 0;    // bytes of the head, including the blank line (kComplete only)
+  int error_status = 0;        // 400, 414, 417, 431, 501 or 505 (kError only)
+  std::string_view error_detail;  // static text saying what was wrong (kError only), for logs
+};
+
+ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept;
+
+// ASCII case-insensitive comparison, shared by the parser and the router.
+bool equals_ignore_case(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace http

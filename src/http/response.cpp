@@ -1,0 +1,142 @@
+#include "http/response.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace http {
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+  }
+}
+
+std::string_view error_body(int status) noexcept {
+  switch (status) {
+    case 400: return R"({"error": "bad request"})";
+    case 404: return R"({"error": "not found"})";
+    case 405: return R"({"error": "method not allowed"})";
+    case 408: return R"({"error": "request timeout"})";
+    case 411: return R"({"error": "length required"})";
+    case 413: return R"({"error": "content too large"})";
+    case 414: return R"({"error": "uri too long"})";
+    case 417: return R"({"error": "expectation failed"})";
+    case 431: return R"({"error": "request header fields too large"})";
+    case 501: return R"({"error": "not implemented"})";
+    case 503: return R"({"error": "service unavailable"})";
+    case 505: return R"({"error": "http version not supported"})";
+    case 507: return R"({"error": "insufficient storage"})";
+    default: return R"({"error": "internal server error"})";
+  }
+}
+
+Response Response::error(int status) {
+  Response response;
+  response.status = status;
+  response.content_type = kJsonContentType;
+  response.body = error_body(status);
+  return response;
+}
+
+std::string_view DateCache::get(std::time_t now) noexcept {
+  if (now != cached_second_) {
+    std::tm parts{};
+    ::gmtime_r(&now, &parts);
+    static constexpr char kDays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    // strftime would consult the locale; the HTTP date format is fixed English.
+    char* p = text_;
+    auto put2 = [&p](int v) {
+      *p++ = static_cast<char>('0' + v / 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    };
+    std::memcpy(p, kDays[parts.tm_wday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    put2(parts.tm_mday);
+    *p++ = ' ';
+    std::memcpy(p, kMonths[parts.tm_mon], 3);
+    p += 3;
+    *p++ = ' ';
+    p = std::to_chars(p, text_ + sizeof text_, parts.tm_year + 1900).ptr;
+    *p++ = ' ';
+    put2(parts.tm_hour);
+    *p++ = ':';
+    put2(parts.tm_min);
+    *p++ = ':';
+    put2(parts.tm_sec);
+    std::memcpy(p, " GMT", 4);
+    p += 4;
+    length_ = static_cast<std::size_t>(p - text_);
+    cached_second_ = now;
+  }
+  return {text_, length_};
+}
+
+namespace {
+
+class HeadWriter {
+ public:
+  explicit HeadWriter(char* start) noexcept : p_(start) {}
+  HeadWriter& operator<<(std::string_view text) noexcept {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+    return *this;
+  }
+  HeadWriter& operator<<(std::size_t number) noexcept {
+    p_ = std::to_chars(p_, p_ + 20, number).ptr;
+    return *this;
+  }
+  char* end() const noexcept { return p_; }
+
+ private:
+  char* p_;
+};
+
+// Everything but the reason phrase, date, content type and allow value has a fixed upper size.
+constexpr std::size_t kFixedHeadBytes = 256;
+
+}  // namespace
+
+void serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
+                        net::Buffer& out) {
+  const std::string_view reason = reason_phrase(response.status);
+  const bool send_body = !options.head_request;
+  const std::size_t head_bound =
+      kFixedHeadBytes + reason.size() + date.size() + response.content_type.size() + response.allow.size();
+  std::span<char> space = out.writable(head_bound + (send_body ? response.body.size() : 0));
+
+  HeadWriter w(space.data());
+  w << "HTTP/1.1 " << static_cast<std::size_t>(response.status) << " " << reason << "\r\nDate: " << date
+    << "\r\nContent-Length: " << response.body.size() << "\r\n";
+  if (!response.content_type.empty()) w << "Content-Type: " << response.content_type << "\r\n";
+  if (!response.allow.empty()) w << "Allow: " << response.allow << "\r\n";
+  if (options.close) {
+    w << "Connection: close\r\n";
+  } else if (options.keep_alive_header) {
+    w << "Connection: keep-alive\r\n";
+  }
+  w << "\r\n";
+  if (send_body) w << response.body;
+  out.commit(static_cast<std::size_t>(w.end() - space.data()));
+}
+
+}  // namespace http

@@ -1,0 +1,108 @@
+#include "metrics/histogram.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cmath>
+
+namespace metrics {
+
+namespace {
+
+// Up to this many bounds a forward scan beats binary search: it touches one or two cache lines and
+// predicts well, since most observations land in the first few buckets.
+constexpr std::size_t kLinearScanLimit = 20;
+
+// Each shard has a single writer, so a plain load and store suffice: no locked read-modify-write.
+void increment(std::atomic<std::uint64_t>& cell) noexcept {
+  cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::vector<double> default_duration_buckets() {
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
+}
+
+bool valid_bucket_bounds(std::span<const double> bounds) noexcept {
+  if (bounds.empty()) return false;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    if (!std::isfinite(bounds[i])) return false;
+    if (i > 0 && !(bounds[i - 1] < bounds[i])) return false;
+  }
+  return true;
+}
+
+ShardedHistogram::ShardedHistogram(std::vector<double> upper_bounds, std::size_t series_count,
+                                   std::size_t shard_count)
+    : upper_bounds_(std::move(upper_bounds)),
+      series_count_(series_count),
+      shard_count_(shard_count),
+      series_stride_(upper_bounds_.size() + 3),
+      shard_stride_((series_count * series_stride_ + kCellsPerLine - 1) / kCellsPerLine * kCellsPerLine),
+      lines_(std::make_unique<CacheLine[]>(shard_count * shard_stride_ / kCellsPerLine)) {
+  // make_unique value-initialises the lines, so every cell starts at zero.
+  assert(valid_bucket_bounds(upper_bounds_));
+}
+
+ShardedHistogram::~ShardedHistogram() = default;
+
+std::size_t ShardedHistogram::bucket_index(double value) const noexcept {
+  const std::size_t finite_buckets = upper_bounds_.size();
+  // NaN compares false against every bound; it is counted in +Inf (and in count) so that no observation
+  // disappears, but it is kept out of the sum, which it would otherwise poison for the life of the process.
+  if (std::isnan(value)) return finite_buckets;
+  if (finite_buckets <= kLinearScanLimit) {
+    std::size_t i = 0;
+    while (i < finite_buckets && value > upper_bounds_[i]) ++i;
+    return i;
+  }
+  // le is inclusive: the first bound not below the value.
+  const auto found = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
+  return static_cast<std::size_t>(found - upper_bounds_.begin());
+}
+
+void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value) noexcept {
+  assert(shard < shard_count_ && series < series_count_);
+  const std::size_t base = shard * shard_stride_ + series * series_stride_;
+  const std::size_t finite_buckets = upper_bounds_.size();
+  increment(cell(base + bucket_index(value)));
+  increment(cell(base + finite_buckets + 1));
+  if (!std::isnan(value)) {
+    std::atomic<std::uint64_t>& sum_bits = cell(base + finite_buckets + 2);
+    const double sum = std::bit_cast<double>(sum_bits.load(std::memory_order_relaxed)) + value;
+    sum_bits.store(std::bit_cast<std::uint64_t>(sum), std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t ShardedHistogram::count(std::size_t series) const noexcept {
+  assert(series < series_count_);
+  const std::size_t offset = series * series_stride_ + upper_bounds_.size() + 1;
+  std::uint64_t total = 0;
+  for (std::size_t shard = 0; shard < shard_count_; ++shard) {
+    total += cell(shard * shard_stride_ + offset).load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+void ShardedHistogram::collect(std::size_t series, Snapshot& out) const {
+  assert(series < series_count_);
+  const std::size_t buckets = upper_bounds_.size() + 1;
+  out.cumulative.assign(buckets, 0);
+  double sum = 0;
+  for (std::size_t shard = 0; shard < shard_count_; ++shard) {
+    const std::size_t base = shard * shard_stride_ + series * series_stride_;
+    for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
+      out.cumulative[bucket] += cell(base + bucket).load(std::memory_order_relaxed);
+    }
+    sum += std::bit_cast<double>(cell(base + buckets + 1).load(std::memory_order_relaxed));
+  }
+  for (std::size_t bucket = 1; bucket < buckets; ++bucket) out.cumulative[bucket] += out.cumulative[bucket - 1];
+  // The count is taken from the buckets rather than the count cells, so a scrape racing with writers still
+  // renders a self-consistent family (+Inf == _count); only _sum may lag or lead by in-flight observations.
+  out.count = out.cumulative.back();
+  out.sum = sum;
+}
+
+}  // namespace metrics

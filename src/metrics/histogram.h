@@ -1,0 +1,73 @@
+#pragma once
+// ShardedHistogram: a family of histogram series with a label space fixed up front (series are numbered
+// 0..series_count-1 by the caller), written by several threads without locks and merged on collection.
+//
+// Each writer thread owns one shard (0..shard_count-1) and is its only writer: observe() is a bucket search
+// plus relaxed atomic load/store pairs on cache lines no other thread writes, so it costs tens of
+// nanoseconds and never contends. collect() may run concurrently on any thread; it sums the shards with
+// relaxed loads, so a scrape may see an observation's bucket before its count (Prometheus tolerates such
+// skew); once writers are quiet the totals are exact. Buckets are cumulative on output and end at +Inf,
+// whose count equals count.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace metrics {
+
+// Default request-duration buckets in seconds: from 50 µs (well below 1 ms) up to 10 s.
+std::vector<double> default_duration_buckets();
+
+// True when bounds are finite, strictly increasing and non-empty (+Inf is implicit and must not be given).
+bool valid_bucket_bounds(std::span<const double> bounds) noexcept;
+
+class ShardedHistogram {
+ public:
+  struct Snapshot {
+    std::vector<std::uint64_t> cumulative;  // one per upper bound, then +Inf
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+
+  // Precondition: valid_bucket_bounds(upper_bounds).
+  ShardedHistogram(std::vector<double> upper_bounds, std::size_t series_count, std::size_t shard_count);
+  ~ShardedHistogram();
+  ShardedHistogram(const ShardedHistogram&) = delete;
+  ShardedHistogram& operator=(const ShardedHistogram&) = delete;
+
+  void observe(std::size_t shard, std::size_t series, double value) noexcept;
+
+  // Total observations of one series over all shards (cheap: lets exposition skip series never observed).
+  std::uint64_t count(std::size_t series) const noexcept;
+  void collect(std::size_t series, Snapshot& out) const;
+
+  const std::vector<double>& upper_bounds() const noexcept { return upper_bounds_; }
+  std::size_t series_count() const noexcept { return series_count_; }
+  std::size_t shard_count() const noexcept { return shard_count_; }
+
+ private:
+  static constexpr std::size_t kCacheLineBytes = 64;
+  static constexpr std::size_t kCellsPerLine = kCacheLineBytes / sizeof(std::atomic<std::uint64_t>);
+
+  // Allocating whole lines (rather than bare atomics) makes operator new honour the 64-byte alignment, so a
+  // shard that starts on a line boundary shares no line with its neighbours.
+  struct alignas(kCacheLineBytes) CacheLine {
+    std::atomic<std::uint64_t> cells[kCellsPerLine];
+  };
+
+  std::atomic<std::uint64_t>& cell(std::size_t index) const noexcept {
+    return lines_[index / kCellsPerLine].cells[index % kCellsPerLine];
+  }
+  std::size_t bucket_index(double value) const noexcept;
+
+  std::vector<double> upper_bounds_;
+  std::size_t series_count_;
+  std::size_t shard_count_;
+  std::size_t series_stride_;  // atomics per series: buckets + 1 (+Inf) + count + sum bits
+  std::size_t shard_stride_;   // atomics per shard, rounded up to whole cache lines
+  std::unique_ptr<CacheLine[]> lines_;
+};
+
+}  // namespace metrics

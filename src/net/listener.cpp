@@ -1,0 +1,70 @@
+#include "net/listener.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace net {
+
+std::optional<SocketAddress> parse_address(std::string_view host, std::uint16_t port) noexcept {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char text[INET6_ADDRSTRLEN + 1];
+  if (host.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, host.data(), host.size());
+  text[host.size()] = '\0';
+
+  SocketAddress address;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+  if (::inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    address.length = sizeof(sockaddr_in);
+    return address;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+  if (::inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    address.length = sizeof(sockaddr_in6);
+    return address;
+  }
+  return std::nullopt;
+}
+
+UniqueFd listen_tcp(const SocketAddress& address, int backlog, std::string& error) {
+  const int family = address.storage.ss_family;
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return {};
+  }
+  const int on = 1;
+  const int off = 0;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    error = std::string("setsockopt(SO_REUSEPORT): ") + std::strerror(errno);
+    return {};
+  }
+  if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    error = std::string("bind: ") + std::strerror(errno);
+    return {};
+  }
+  if (::listen(fd.get(), backlog) != 0) {
+    error = std::string("listen: ") + std::strerror(errno);
+    return {};
+  }
+  return fd;
+}
+
+std::uint16_t bound_port(int fd) noexcept {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return 0;
+  if (storage.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  if (storage.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
+  return 0;
+}
+
+}  // namespace net

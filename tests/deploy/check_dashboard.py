@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Checks the Grafana dashboard against its provisioning and against a live Prometheus.
+
+Usage: check_dashboard.py DASHBOARD_JSON DATASOURCE_YAML PROMETHEUS_URL JOB INSTANCE
+
+Static: the JSON is well-formed, every panel and query uses the provisioned datasource (directly or
+through the datasource variable, whose default is the provisioned uid), rates use $__rate_interval, and
+the panels the project requires exist. Live: the template variable queries and every PromQL expression,
+with the dashboard variables substituted, evaluate without error through the Prometheus HTTP API over the
+last minutes, and return data (the service was scraped under traffic, so every panel must show something);
+the two required panels return the series they exist for.
+
+Prints one "ok"/"FAIL" line per check and exits 1 if any check failed. Standard library only.
+"""
+import json
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(ok, what, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(("ok   " if ok else "FAIL ") + what + ("" if ok or not detail else f": {detail}"))
+    return ok
+
+
+def prometheus(base, endpoint, params):
+    data = urllib.parse.urlencode(params).encode()
+    request = urllib.request.Request(f"{base}/api/v1/{endpoint}", data=data, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:  # 400/422 carry the PromQL error as JSON
+        try:
+            return json.load(error)
+        except ValueError:
+            return {"status": "error", "error": f"HTTP {error.code}"}
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return {"status": "error", "error": str(error)}
+
+
+def provisioned_uid(path):
+    text = open(path, encoding="utf-8").read()
+    uids = re.findall(r"^\s*uid:\s*['\"]?([\w.-]+)['\"]?\s*$", text, re.M)
+    types = re.findall(r"^\s*type:\s*['\"]?([\w-]+)['\"]?\s*$", text, re.M)
+    check(len(uids) == 1 and types[:1] == ["prometheus"], f"{path} provisions one Prometheus datasource with a fixed uid",
+          f"uids {uids}, types {types}")
+    return uids[0] if uids else None
+
+
+def main():
+    dashboard_path, datasource_path, base, job, instance = sys.argv[1:6]
+    uid = provisioned_uid(datasource_path)
+
+    try:
+        dashboard = json.load(open(dashboard_path, encoding="utf-8"))
+    except ValueError as error:
+        check(False, f"{dashboard_path} is well-formed JSON", str(error))
+        return
+    check(True, f"{dashboard_path} is well-formed JSON")
+    check(bool(dashboard.get("uid")) and bool(dashboard.get("title")), "the dashboard has a uid and a title")
+    check(isinstance(dashboard.get("schemaVersion"), int), "the dashboard has a schemaVersion")
+
+    variables = {v.get("name"): v for v in dashboard.get("templating", {}).get("list", [])}
+    ds_var = variables.get("datasource", {})
+    check(ds_var.get("type") == "datasource" and ds_var.get("query") == "prometheus",
+          "a datasource variable of type prometheus exists")
+    check(ds_var.get("current", {}).get("value") == uid,
+          f"the datasource variable defaults to the provisioned uid {uid}", str(ds_var.get("current")))
+    allowed = {uid, "${datasource}", "$datasource"}
+
+    def uses_provisioned(ds):
+        return isinstance(ds, dict) and ds.get("type") == "prometheus" and ds.get("uid") in allowed
+
+    for name in ("job", "instance"):
+        var = variables.get(name, {})
+        check(var.get("type") == "query" and uses_provisioned(var.get("datasource")),
+              f"a {name} variable queries the provisioned datasource")
+
+    panels = []
+
+    def collect(items):
+        for p in items:
+            panels.append(p)
+            collect(p.get("panels", []))
+
+    collect(dashboard.get("panels", []))
+    ids = [p.get("id") for p in panels]
+    check(len(ids) == len(set(ids)), "panel ids are unique")
+    queries = []  # (panel title, refId, expr)
+    for p in panels:
+        if p.get("type") == "row":
+            continue
+        title = p.get("title", "?")
+        check(uses_provisioned(p.get("datasource")), f"panel '{title}': datasource is the provisioned one",
+              json.dumps(p.get("datasource")))
+        check("gridPos" in p, f"panel '{title}': has a grid position")
+        targets = p.get("targets", [])
+        check(len(targets) > 0, f"panel '{title}': has queries")
+        for t in targets:
+            expr = t.get("expr", "")
+            ref = t.get("refId", "?")
+            check(uses_provisioned(t.get("datasource", p.get("datasource"))) and bool(expr.strip()),
+                  f"panel '{title}' query {ref}: PromQL on the provisioned datasource")
+            windows = re.findall(r"\[([^\]]+)\]", expr)
+            check(all(w == "$__rate_interval" for w in windows), f"panel '{title}' query {ref}: ranges use $__rate_interval",
+                  str(windows))
+            check("$job" in expr and "$instance" in expr, f"panel '{title}' query {ref}: filtered by $job and $instance")
+            queries.append((title, ref, expr))
+
+    by_title = {p.get("title"): p for p in panels}
+    avg = by_title.get("Average HTTP Request Duration")
+    avg_exprs = " ".join(t.get("expr", "") for t in (avg or {}).get("targets", []))
+    check(avg is not None and "http_request_duration_seconds_sum" in avg_exprs and "http_request_duration_seconds_count" in avg_exprs
+          and re.search(r"by \((path, method|method, path)\)", avg_exprs) is not None,
+          "panel 'Average HTTP Request Duration': rate(_sum)/rate(_count) by path and method")
+    status = by_title.get("HTTP Status Codes")
+    status_exprs = " ".join(t.get("expr", "") for t in (status or {}).get("targets", []))
+    check(status is not None and "by (status)" in status_exprs and "rate(http_request_duration_seconds_count" in status_exprs,
+          "panel 'HTTP Status Codes': request rate by status")
+    all_exprs = " ".join(e for _, _, e in queries)
+    for needle, what in [("histogram_quantile(0.5,", "p50"), ("histogram_quantile(0.95,", "p95"),
+                         ("histogram_quantile(0.99,", "p99"), ("http_requests_in_flight", "in-flight requests"),
+                         ("storage_api_buckets", "stored buckets"), ("storage_api_stored_bytes", "stored bytes"),
+                         ("process_resident_memory_bytes", "process memory"), ("process_cpu_seconds_total", "process CPU"),
+                         ('status=~"5.."', "error ratio")]:
+        check(needle in all_exprs, f"the dashboard shows {what}")
+
+    # Template variable queries: label_values(selector, label) as Grafana runs them.
+    substitutions = {"$__rate_interval": "1m", "$__interval": "5s", "$__range": "5m", "$job": job, "$instance": instance}
+
+    def substitute(expr):
+        for key in sorted(substitutions, key=len, reverse=True):
+            expr = expr.replace("${" + key[1:] + "}", substitutions[key]).replace(key, substitutions[key])
+        return expr
+
+    for name in ("job", "instance"):
+        query = variables.get(name, {}).get("query", "")
+        query = query.get("query", "") if isinstance(query, dict) else query
+        match = re.fullmatch(r"\s*label_values\((.+),\s*(\w+)\)\s*", query)
+        if not check(match is not None, f"variable {name}: label_values() query", query):
+            continue
+        reply = prometheus(base, "query", {"query": f"group by ({match.group(2)}) ({substitute(match.group(1))})"})
+        values = sorted({r["metric"].get(match.group(2)) for r in reply.get("data", {}).get("result", [])})
+        expected = job if name == "job" else instance.replace("\\", "")
+        check(reply.get("status") == "success" and (expected in values or expected == ".*" and len(values) > 0),
+              f"variable {name}: {query} offers {expected}", f"{reply.get('error', '')} values {values}")
+
+    end = time.time()
+    start = end - 120
+    for title, ref, expr in queries:
+        reply = prometheus(base, "query_range", {"query": substitute(expr), "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "5"})
+        ok = reply.get("status") == "success"
+        check(ok, f"panel '{title}' query {ref}: evaluates", reply.get("error", ""))
+        if not ok:
+            continue
+        series = reply["data"]["result"]
+        check(any(s.get("values") for s in series), f"panel '{title}' query {ref}: returns data", substitute(expr))
+        if title == "HTTP Status Codes":
+            statuses = sorted({s["metric"].get("status") for s in series})
+            check(len(statuses) >= 2 and "200" in statuses, f"panel '{title}': shows several statuses {statuses}")
+        if title == "Average HTTP Request Duration":
+            routes = {(s["metric"].get("method"), s["metric"].get("path")) for s in series}
+            wanted = {(m, "/api/buckets/{id}") for m in ("PUT", "GET", "DELETE")}
+            check(wanted <= routes, f"panel '{title}': a series per bucket method", str(sorted(routes)))
+            averages = [float(v[1]) for s in series for v in s["values"] if v[1] not in ("NaN", "+Inf", "-Inf")]
+            check(bool(averages) and all(0 <= a < 10 for a in averages), f"panel '{title}': averages are plausible durations")
+
+
+if __name__ == "__main__":
+    main()
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)

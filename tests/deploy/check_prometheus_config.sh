@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# promtool on the Prometheus files of docker compose: prometheus.yml (its rule_files path is relative to
+# the file, so it resolves in the checkout as in the container), the alert rules, and their unit tests.
+# Needs promtool (Debian package prometheus).
+set -euo pipefail
+export CHECK_NAME=check_prometheus_config
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_tools promtool
+
+cd "$REPO_ROOT"
+log "promtool: $(promtool --version 2>&1 | head -n 1)"
+check "promtool check config prometheus.yml" promtool check config prometheus.yml
+check "promtool check rules grafana/prometheus-alerts.yml" promtool check rules grafana/prometheus-alerts.yml
+check "promtool test rules grafana/prometheus-alerts.test.yml" promtool test rules grafana/prometheus-alerts.test.yml
+
+# Every alert of the rule file is exercised by the unit tests.
+mapfile -t alerts < <(sed -nE 's/^ *- alert: *([A-Za-z0-9_]+) *$/\1/p' grafana/prometheus-alerts.yml)
+((${#alerts[@]} > 0)) || fail "no alerts found in grafana/prometheus-alerts.yml"
+for alert in "${alerts[@]}"; do
+  check "alert $alert has a unit test that expects it to fire" \
+    python3 - "$alert" grafana/prometheus-alerts.test.yml <<'PY'
+import re, sys
+alert, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+# An alert_rule_test entry naming the alert followed by a non-empty exp_alerts list.
+pattern = r"alertname:\s*" + re.escape(alert) + r"\s*\n\s*exp_alerts:\s*\n\s*- exp_labels"
+sys.exit(0 if re.search(pattern, text) else 1)
+PY
+done
+finish

@@ -1,0 +1,240 @@
+// Process lifecycle of the real binary: command line, health check probe, graceful shutdown, timeouts and
+// limits that protect the server from slow or greedy clients.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using harness::Client;
+using harness::ServerProcess;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+CommandResult run(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  char chunk[4096];
+  std::size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) result.output.append(chunk, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+const std::string kBinary = STORAGE_API_BINARY;
+
+TEST(CommandLineTest, HelpListsEverySettingAndExitsZero) {
+  const CommandResult r = run(kBinary + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* name : {"PORT", "HOST", "THREADS", "MAX_BODY_BYTES", "MAX_STORAGE_BYTES", "HEADER_TIMEOUT_MS",
+                           "IDLE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTOGRAM_BUCKETS", "LOG_LEVEL", "ACCESS_LOG"}) {
+    EXPECT_NE(r.output.find(name), std::string::npos) << name;
+  }
+}
+
+TEST(CommandLineTest, InvalidValueIsOneClearLineAndExitTwo) {
+  const CommandResult r = run("PORT=70000 " + kBinary);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("PORT"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "expected exactly one line: " << r.output;
+  EXPECT_EQ(run(kBinary + " --no-such-flag").exit_code, 2);
+}
+
+TEST(CommandLineTest, StartUpLogLineHasTheEffectiveConfiguration) {
+  ServerProcess server({"--max-body-bytes", "1Mi"});
+  ASSERT_NE(server.port(), 0);
+  const auto line = server.wait_for_log("\"event\":\"listening\"");
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find("\"max_body_bytes\":1048576"), std::string::npos) << *line;
+  EXPECT_EQ(line->front(), '{');
+  EXPECT_EQ(line->back(), '}');
+}
+
+TEST(CommandLineTest, HealthcheckProbesTheLocalServer) {
+  ServerProcess server;
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(run(kBinary + " --healthcheck --port " + std::to_string(server.port())).exit_code, 0);
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait_exit(), 0);
+  EXPECT_EQ(run(kBinary + " --healthcheck --port " + std::to_string(server.port())).exit_code, 1);
+}
+
+TEST(ShutdownTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
+  ServerProcess server({"--shutdown-grace", "5000"});
+  ASSERT_NE(server.port(), 0);
+  Client idle(server.port());
+  ASSERT_EQ(idle.request("GET", "/healthz")->status, 200);
+
+  Client busy(server.port());
+  ASSERT_TRUE(busy.send("PUT /api/buckets/late HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf-"));
+  // The server has the head once the request shows as in flight.
+  ASSERT_TRUE(harness::eventually([&] {
+    auto m = Client(server.port()).request("GET", "/metrics");
+    return m && harness::metric_value(m->body, "http_requests_in_flight") == 2;
+  }));
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.wait_for_log("\"event\":\"shutdown_started\""));
+  EXPECT_TRUE(idle.wait_closed()) << "an idle keep-alive connection must be closed on drain";
+
+  ASSERT_TRUE(busy.send("done!"));
+  auto r = busy.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(busy.wait_closed());
+  EXPECT_EQ(server.wait_exit(), 0);
+  EXPECT_TRUE(server.wait_for_log("\"event\":\"shutdown_complete\""));
+}
+
+TEST(ShutdownTest, ReadinessFailsDuringTheShutdownDelayWhileServingContinues) {
+  ServerProcess server({"--shutdown-delay", "10000"});
+  ASSERT_NE(server.port(), 0);
+  Client c(server.port());
+  ASSERT_EQ(c.request("GET", "/readyz")->status, 200);
+  server.signal(SIGTERM);
+  ASSERT_TRUE(harness::eventually([&] { return c.request("GET", "/readyz")->status == 503; }));
+  EXPECT_EQ(c.request("PUT", "/api/buckets/still", "serving")->status, 200);
+  EXPECT_EQ(Client(server.port()).request("GET", "/api/buckets/still")->body, "serving");
+  // A second signal skips the rest of the delay.
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(5000ms), 0);
+}
+
+TEST(ShutdownTest, GracePeriodBoundsAStalledRequest) {
+  ServerProcess server({"--shutdown-grace", "300"});
+  ASSERT_NE(server.port(), 0);
+  Client stalled(server.port());
+  ASSERT_TRUE(stalled.send("PUT /api/buckets/never HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc"));
+  ASSERT_TRUE(harness::eventually([&] {
+    auto m = Client(server.port()).request("GET", "/metrics");
+    return m && harness::metric_value(m->body, "http_requests_in_flight") == 2;
+  }));
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(5000ms), 0);
+  EXPECT_TRUE(stalled.wait_closed());
+}
+
+TEST(TimeoutTest, SlowRequestHeadGets408AndIsClosed) {
+  ServerProcess server({"--header-timeout", "200"});
+  ASSERT_NE(server.port(), 0);
+  Client slow(server.port());
+  ASSERT_TRUE(slow.send("GET /healthz HTTP/1.1\r\nHost: a\r\n"));
+  auto r = slow.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(slow.wait_closed());
+}
+
+TEST(TimeoutTest, TricklingHeadBytesDoesNotExtendTheDeadline) {
+  ServerProcess server({"--header-timeout", "300"});
+  ASSERT_NE(server.port(), 0);
+  Client slow(server.port(), 5000ms);
+  const std::string head = "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Pad: " + std::string(200, 'p');
+  std::string received;
+  // One byte every 10 ms would take 2.3 s; the server must cut it off at its 300 ms head deadline.
+  bool refused = false;
+  for (char byte : head) {
+    if (!slow.send(std::string_view(&byte, 1))) break;
+    pollfd p{slow.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 10) > 0) {
+      refused = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(refused) << "the server waited for the whole trickled head";
+  auto r = slow.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+}
+
+TEST(TimeoutTest, IdleKeepAliveConnectionIsClosed) {
+  ServerProcess server({"--idle-timeout", "200"});
+  ASSERT_NE(server.port(), 0);
+  Client c(server.port());
+  ASSERT_EQ(c.request("GET", "/healthz")->status, 200);
+  EXPECT_TRUE(c.wait_closed());
+}
+
+TEST(TimeoutTest, StalledBodyGets408) {
+  ServerProcess server({"--body-timeout", "200"});
+  ASSERT_NE(server.port(), 0);
+  Client c(server.port());
+  ASSERT_TRUE(c.send("PUT /api/buckets/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(Client(server.port()).request("GET", "/api/buckets/stall")->status, 404);
+}
+
+TEST(LimitTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  ServerProcess server({"--max-connections", "2", "--threads", "1"});
+  ASSERT_NE(server.port(), 0);
+  Client a(server.port());
+  Client b(server.port());
+  ASSERT_EQ(a.request("GET", "/healthz")->status, 200);
+  ASSERT_EQ(b.request("GET", "/healthz")->status, 200);
+  Client c(server.port());
+  EXPECT_TRUE(c.wait_closed());
+  // Capacity returns when a connection goes away.
+  { Client gone = std::move(a); }
+  ASSERT_TRUE(harness::eventually([&] {
+    Client again(server.port());
+    auto r = again.request("GET", "/healthz");
+    return r && r->status == 200;
+  }));
+  auto m = b.request("GET", "/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_GE(harness::metric_value(m->body, "http_connections_rejected_total").value_or(0), 1);
+}
+
+TEST(LimitTest, StorageCapAnswers507AndKeepsTheStoreIntact) {
+  ServerProcess server({"--max-storage-bytes", "1000"});
+  ASSERT_NE(server.port(), 0);
+  Client c(server.port());
+  ASSERT_EQ(c.request("PUT", "/api/buckets/a", std::string(600, 'a'))->status, 200);
+  auto refused = c.request("PUT", "/api/buckets/b", std::string(600, 'b'));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 507);
+  EXPECT_EQ(refused->body, R"({"error": "insufficient storage"})");
+  // Replacing a bucket only needs room for the difference.
+  auto c2 = Client(server.port());
+  EXPECT_EQ(c2.request("PUT", "/api/buckets/a", std::string(900, 'A'))->status, 200);
+  EXPECT_EQ(c2.request("GET", "/api/buckets/a")->body, std::string(900, 'A'));
+  EXPECT_EQ(c2.request("GET", "/api/buckets/b")->status, 404);
+}
+
+TEST(LimitTest, AReaderThatNeverReadsDoesNotStallOthers) {
+  ServerProcess server({"--threads", "1", "--write-timeout", "500"});
+  ASSERT_NE(server.port(), 0);
+  ASSERT_EQ(Client(server.port()).request("PUT", "/api/buckets/large", std::string(4 << 20, 'L'))->status, 200);
+  Client stuck(server.port());
+  std::string many;
+  for (int i = 0; i < 8; ++i) many += harness::build_request("GET", "/api/buckets/large");
+  ASSERT_TRUE(stuck.send(many));  // and never read
+  for (int i = 0; i < 20; ++i) {
+    auto r = Client(server.port()).request("GET", "/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // The write timeout cuts the stuck reader off: only the scraping connection stays open.
+  EXPECT_TRUE(harness::eventually([&] {
+    auto m = Client(server.port()).request("GET", "/metrics");
+    return m && harness::metric_value(m->body, "http_connections_open") == 1;
+  }));
+}
+
+}  // namespace
