@@ -141,7 +141,7 @@ add_error_request() {  # kind id
   case $(($1 % 3)) in
     0) add_request GET "$base_url/api/buckets/missing-$2" ;;
     1) add_request DELETE "$base_url/api/buckets/missing-$2" ;;
-    2) add_request PUT "$base_url/api/buckets/$2" "upload-file = \"$oversize_file\"" ;;
+    2) add_request PUT "$base_url/api/buckets/oversize-$2" "upload-file = \"$oversize_file\"" ;;
   esac
 }
 
@@ -175,8 +175,9 @@ run_worker() {
       # duration, the whole batch ends at the deadline plus one request's time, however slow the service.
       local batch_limit=0
       ((stop_at == 0)) || batch_limit=$((stop_at - SECONDS + request_timeout))
-      timeout --kill-after=2 "$batch_limit" curl --silent --show-error --connect-timeout 3 --max-time "$request_timeout" \
-        --config - <<<"$config" >>"$out" 2>>"$work_dir/curl-errors.log" || true
+      timeout --kill-after=2 "$batch_limit" \
+        curl --silent --show-error --connect-timeout 3 --max-time "$request_timeout" --config - \
+        <<<"$config" >>"$out" 2>>"$work_dir/curl-errors.log" || true
     done
   done
 }
@@ -210,6 +211,7 @@ if [[ -s $work_dir/curl-errors.log ]]; then
   sort "$work_dir/curl-errors.log" | uniq -c | sort -rn | head -n 5 | sed 's/^/    /'
 fi
 if ((transport_failures > 0 || server_errors > 0)); then
-  echo "generate_traffic.sh: FAILED: $transport_failures requests without an answer, $server_errors 5xx answers" >&2
+  echo "generate_traffic.sh: FAILED: $transport_failures requests without an answer," \
+       "$server_errors answers with 5xx" >&2
   exit 1
 fi

@@ -32,17 +32,18 @@ void StorageService::on_request_begin(const http::RequestHead&) { context_.reque
 
 void StorageService::on_request_end() { context_.request_metrics.request_ended(shard_); }
 
-bool StorageService::refuse_by_route(const http::RequestHead& head, http::Response& response) const {
-  if (match_.route == http::Route::kUnmatched) {
+bool StorageService::refuse_by_route(const http::RequestHead& head, const http::RouteMatch& match,
+                                     http::Response& response) {
+  if (match.route == http::Route::kUnmatched) {
     response = http::Response::error(404);
     return true;
   }
-  if (!http::route_allows(match_.route, head.method)) {
+  if (!http::route_allows(match.route, head.method)) {
     response = http::Response::error(405);
-    response.allow = http::route_allow_header(match_.route);
+    response.allow = http::route_allow_header(match.route);
     return true;
   }
-  if (match_.route == http::Route::kBucket && match_.bad_id) {
+  if (match.route == http::Route::kBucket && match.bad_id) {
     response = http::Response::error(400);
     return true;
   }
@@ -50,14 +51,14 @@ bool StorageService::refuse_by_route(const http::RequestHead& head, http::Respon
 }
 
 bool StorageService::precheck(const http::RequestHead& head, http::Response& refusal) {
-  match_ = http::match_route(head.path, id_buffer_);
+  const http::RouteMatch match = http::match_route(head.path, id_buffer_);
   // Without a body, or when the client waits for 100 Continue, a routing error can be answered now. With a
   // body already on its way it is answered after the body, which keeps the connection usable.
-  if ((!head.has_body() || head.expect_continue) && refuse_by_route(head, refusal)) return false;
+  if ((!head.has_body() || head.expect_continue) && refuse_by_route(head, match, refusal)) return false;
 
-  if (head.method == http::Method::kPut && match_.route == http::Route::kBucket && !match_.bad_id &&
+  if (head.method == http::Method::kPut && match.route == http::Route::kBucket && !match.bad_id &&
       head.has_content_length && !context_.store.would_fit(static_cast<std::size_t>(head.content_length)) &&
-      !context_.store.get(match_.id)) {
+      !context_.store.get(match.id)) {
     // A new bucket that cannot fit: refuse before receiving bytes that would be thrown away.
     refusal = http::Response::error(507);
     return false;
@@ -66,10 +67,11 @@ bool StorageService::precheck(const http::RequestHead& head, http::Response& ref
 }
 
 void StorageService::handle(const http::RequestHead& head, std::string& body, http::Response& response) {
-  if (refuse_by_route(head, response)) return;
-  switch (match_.route) {
+  const http::RouteMatch match = http::match_route(head.path, id_buffer_);
+  if (refuse_by_route(head, match, response)) return;
+  switch (match.route) {
     case http::Route::kBucket:
-      handle_bucket(head, body, response);
+      handle_bucket(head, match, body, response);
       return;
     case http::Route::kMetrics:
       metrics_buffer_.clear();
@@ -90,11 +92,12 @@ void StorageService::handle(const http::RequestHead& head, std::string& body, ht
   response = http::Response::error(404);
 }
 
-void StorageService::handle_bucket(const http::RequestHead& head, std::string& body, http::Response& response) {
+void StorageService::handle_bucket(const http::RequestHead& head, const http::RouteMatch& match, std::string& body,
+                                   http::Response& response) {
   switch (head.method) {
     case http::Method::kGet:
     case http::Method::kHead: {
-      store::Blob blob = context_.store.get(match_.id);
+      store::Blob blob = context_.store.get(match.id);
       if (!blob) {
         response = http::Response::error(404);
         return;
@@ -105,13 +108,13 @@ void StorageService::handle_bucket(const http::RequestHead& head, std::string& b
       return;
     }
     case http::Method::kPut:
-      if (context_.store.put(match_.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
+      if (context_.store.put(match.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
         response = http::Response::error(507);
       }
       return;
     case http::Method::kDelete:
       // The old service answered 400 for an unknown id; clients depend on it.
-      if (!context_.store.erase(match_.id)) response = http::Response::error(400);
+      if (!context_.store.erase(match.id)) response = http::Response::error(400);
       return;
     default:
       response = http::Response::error(405);

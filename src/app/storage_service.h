@@ -38,13 +38,16 @@ class StorageService final : public http::Handler {
 
  private:
   // A routing refusal (404, 405, 400 for a bad id), or false when the route serves this request.
-  bool refuse_by_route(const http::RequestHead& head, http::Response& response) const;
-  void handle_bucket(const http::RequestHead& head, std::string& body, http::Response& response);
+  static bool refuse_by_route(const http::RequestHead& head, const http::RouteMatch& match, http::Response& response);
+  void handle_bucket(const http::RequestHead& head, const http::RouteMatch& match, std::string& body,
+                     http::Response& response);
 
   const ServiceContext& context_;
   std::size_t shard_;
+  // Scratch for one call at a time: this handler serves every connection of its loop, and a request's body
+  // may arrive between its precheck() and handle() while other connections' requests are handled, so no
+  // per-request state may live here between calls.
   std::string id_buffer_;
-  http::RouteMatch match_;  // of the current request, set by precheck()
   std::string metrics_buffer_;
 };
 

@@ -155,6 +155,14 @@ class HeadParser {
     return ParseResult{};
   }
 
+  // "http://" or "https://", scheme case-insensitive, fully inside [p, limit).
+  static bool starts_with_scheme(const char* p, const char* limit) noexcept {
+    const auto available = static_cast<std::size_t>(limit - p);
+    const std::string_view text(p, std::min<std::size_t>(available, 8));
+    return (text.size() >= 7 && equals_ignore_case(text.substr(0, 7), "http://")) ||
+           (text.size() >= 8 && equals_ignore_case(text.substr(0, 8), "https://"));
+  }
+
   static std::string_view view(const char* from, const char* to) noexcept {
     return {from, static_cast<std::size_t>(to - from)};
   }
@@ -179,7 +187,10 @@ class HeadParser {
 
     const char* const target_start = p;
     if (p == line_limit) return line_short();
-    if (*p != '/' && *p != '*') return error(400, "request-target is not origin-form");
+    // absolute-form ("http://host/path") must be accepted from any client (RFC 9112 3.2.2); its path is
+    // routed like origin-form.
+    const bool absolute_form = starts_with_scheme(p, line_limit);
+    if (*p != '/' && *p != '*' && !absolute_form) return error(400, "request-target is not origin-form");
     const char* query_start = nullptr;
     for (;;) {
       while (p < line_limit && has_class(*p, kTargetChar)) ++p;
@@ -194,11 +205,18 @@ class HeadParser {
       if (out_.target.size() != 1) return error(400, "request-target is not origin-form");
       if (out_.method != Method::kOptions) return error(400, "asterisk-form is only allowed for OPTIONS");
       out_.path = out_.target;
-    } else if (query_start != nullptr) {
-      out_.path = view(target_start, query_start - 1);
-      out_.query = view(query_start, p);
     } else {
-      out_.path = out_.target;
+      const char* path_start = target_start;
+      const char* const path_end = query_start != nullptr ? query_start - 1 : p;
+      if (absolute_form) {
+        const char* const authority = static_cast<const char*>(std::memchr(target_start, ':', 8)) + 3;
+        path_start = authority;
+        while (path_start < path_end && *path_start != '/') ++path_start;
+        if (path_start == authority) return error(400, "absolute-form without authority");
+      }
+      // An absolute-form target without a path means "/" (RFC 9110 4.2.3).
+      out_.path = path_start == path_end ? std::string_view("/") : view(path_start, path_end);
+      if (query_start != nullptr) out_.query = view(query_start, p);
     }
     ++p;
 

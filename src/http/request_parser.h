@@ -15,7 +15,8 @@
 //  - HTTP/1.1 without exactly one Host is 400; versions other than HTTP/1.0 and HTTP/1.1 are 505
 //  - request line longer than limits.max_request_line is 414; a head longer than limits.max_head_bytes or
 //    more than kMaxHeaders fields is 431 (detected as soon as the buffered bytes prove it, even if incomplete)
-//  - request-target must be origin-form ("/..."), or "*" only for OPTIONS; else 400
+//  - request-target must be origin-form ("/..."), absolute-form ("http://host/..."; path taken from it),
+//    or "*" only for OPTIONS; else 400
 //  - field values may not contain CTLs other than HTAB (400)
 //  - Expect other than "100-continue" is 417 (judged after the framing checks above)
 #include <cstddef>

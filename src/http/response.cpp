@@ -97,6 +97,7 @@ class HeadWriter {
  public:
   explicit HeadWriter(char* start) noexcept : p_(start) {}
   HeadWriter& operator<<(std::string_view text) noexcept {
+    if (text.empty()) return *this;  // an empty view may carry a null pointer, which memcpy must not get
     std::memcpy(p_, text.data(), text.size());
     p_ += text.size();
     return *this;

@@ -457,6 +457,72 @@ for (const [service, deployment] of [["storage_api", "storage-api"], ["prometheu
   check(composeImage === k8sImage, `image of ${deployment} is the same in docker-compose.yml and manifests/`,
     `${composeImage} vs ${k8sImage}`);
 }
+// docker-compose.yml, statically: what check_image.sh cannot run here (Grafana) must at least be wired to
+// the files it mounts, and the storage_api service must keep its hardening.
+{
+  const services = compose.services || {};
+  const mounts = (service) => (services[service]?.volumes || []).map((v) => {
+    const [source, target] = String(v).split(":");
+    return { source, target };
+  });
+  const sourceFor = (service, target) => mounts(service).find((m) => m.target === target)?.source;
+  const api = services.storage_api || {};
+  check(api.read_only === true, "compose storage_api: read_only root filesystem");
+  check((api.cap_drop || []).includes("ALL") && !(api.cap_add || []).length, "compose storage_api: drops ALL capabilities");
+  check((api.security_opt || []).some((o) => /^no-new-privileges(:true)?$/.test(o)), "compose storage_api: no-new-privileges");
+  check(JSON.stringify(api.healthcheck?.test) === JSON.stringify(["CMD", "/storage_api", "--healthcheck"]),
+    "compose storage_api: healthcheck runs storage_api --healthcheck");
+  const memLimit = parseQuantity(String(composeDefault(String(api.mem_limit ?? ""))).replace(/m$/, "Mi").replace(/g$/, "Gi"));
+  const cap = parseQuantity(String(composeDefault(String(api.environment?.MAX_STORAGE_BYTES ?? "256Mi"))));
+  check(memLimit > cap, `compose storage_api: mem_limit ${composeDefault(String(api.mem_limit))} above MAX_STORAGE_BYTES`);
+  check((api.ports || []).some((p) => String(p).endsWith(":5000")), "compose storage_api: publishes port 5000");
+  check(Boolean(api.build) && api.build.target === "runtime", "compose storage_api: built from the Dockerfile's runtime stage");
+
+  const prom = services.prometheus || {};
+  const configArg = (prom.command || []).find((a) => String(a).startsWith("--config.file="))?.split("=")[1] ||
+    "/etc/prometheus/prometheus.yml";
+  check(sourceFor("prometheus", configArg) === "./prometheus.yml", `compose prometheus: ./prometheus.yml mounted at ${configArg}`);
+  const rootConfig = YAML.parse(fs.readFileSync(path.join(repo, "prometheus.yml"), "utf8"));
+  for (const rule of rootConfig.rule_files || []) {
+    const inContainer = path.posix.join(path.posix.dirname(configArg), rule);
+    const source = sourceFor("prometheus", inContainer);
+    check(source !== undefined && fs.existsSync(path.join(repo, source)),
+      `compose prometheus: rule file ${rule} is mounted at ${inContainer}`);
+  }
+  const job = (rootConfig.scrape_configs || []).find((j) => j.job_name === "storage_api");
+  check(JSON.stringify(job?.static_configs?.[0]?.targets) === JSON.stringify(["storage_api:5000"]),
+    "prometheus.yml: job storage_api scrapes storage_api:5000 (the compose service)");
+
+  const grafanaService = services.grafana || {};
+  const datasourceFile = "grafana/provisioning/datasources/prometheus.yml";
+  const providerFile = "grafana/provisioning/dashboards/storage_api.yml";
+  check(sourceFor("grafana", "/etc/grafana/provisioning/datasources") === `./${path.dirname(datasourceFile)}`,
+    "compose grafana: datasource provisioning mounted");
+  check(sourceFor("grafana", "/etc/grafana/provisioning/dashboards") === `./${path.dirname(providerFile)}`,
+    "compose grafana: dashboard provider mounted");
+  const providerPath = YAML.parse(fs.readFileSync(path.join(repo, providerFile), "utf8")).providers[0].options.path;
+  check(sourceFor("grafana", providerPath) === "./grafana/dashboards", `compose grafana: ./grafana/dashboards mounted at ${providerPath}`);
+  const home = grafanaService.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
+  check(Boolean(home) && path.posix.dirname(home) === providerPath &&
+    fs.existsSync(path.join(repo, "grafana/dashboards", path.posix.basename(home))), `compose grafana: home dashboard ${home} exists`);
+  const datasourceUrl = new URL(YAML.parse(fs.readFileSync(path.join(repo, datasourceFile), "utf8")).datasources[0].url);
+  check(datasourceUrl.hostname in services && datasourceUrl.port === "9090",
+    `compose grafana: datasource ${datasourceUrl.href} is a compose service`);
+  check(composeDefault(String(grafanaService.environment?.GF_USERS_ALLOW_SIGN_UP)) === "false", "compose grafana: sign-up off");
+  check(/\$\{GRAFANA_ADMIN_PASSWORD:-[^}]+\}/.test(String(grafanaService.environment?.GF_SECURITY_ADMIN_PASSWORD)),
+    "compose grafana: admin password from the environment, with a default");
+
+  const traffic = services.traffic || {};
+  check((traffic.profiles || []).includes("traffic"), "compose traffic: only under the traffic profile");
+  check(traffic.build?.target === "traffic" && /storage_api:5000/.test(String(traffic.environment?.BASE_URL)),
+    "compose traffic: runs generate_traffic.sh against storage_api:5000");
+  for (const [name, service] of Object.entries(services)) {
+    const image = composeDefault(String(service.image ?? ""));
+    check(/:[\w][\w.-]*$/.test(image) && !image.endsWith(":latest"), `compose ${name}: image ${image} pinned`);
+    check(service.pull_policy !== "always", `compose ${name}: no pull_policy always`);
+  }
+}
+
 const cmake = fs.readFileSync(path.join(repo, "CMakeLists.txt"), "utf8");
 const projectVersion = /project\(\s*storage_api\s+VERSION\s+([0-9.]+)/.exec(cmake)?.[1];
 check(api?.spec.template.spec.containers[0].image.endsWith(`:${projectVersion}`),

@@ -8,7 +8,7 @@ export REPO_ROOT
 CHECKS_PASSED=0
 CHECKS_FAILED=0
 
-log() { printf '[%s] %s\n' "${CHECK_NAME:-check}" "$*"; }
+log() { printf '[%s +%ss] %s\n' "${CHECK_NAME:-check}" "$SECONDS" "$*"; }
 pass() { CHECKS_PASSED=$((CHECKS_PASSED + 1)); printf 'ok   %s\n' "$*"; }
 fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); printf 'FAIL %s\n' "$*"; }
 # check "description" command...: runs the command, counts and prints the outcome.

@@ -155,6 +155,29 @@ TEST(RequestParser, AcceptsValidHeads) {
   }
 }
 
+TEST(RequestParser, AbsoluteFormIsRoutedByItsPath) {
+  struct Case {
+    const char* target;
+    const char* path;
+    const char* query;
+  };
+  const Case cases[] = {
+      {"http://example.com/api/buckets/a", "/api/buckets/a", ""},
+      {"HTTPS://example.com:8443/metrics?x=1", "/metrics", "x=1"},
+      {"http://example.com", "/", ""},
+      {"http://example.com?q", "/", "q"},
+  };
+  for (const Case& c : cases) {
+    const std::string head = std::string("GET ") + c.target + " HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    http::RequestHead out;
+    const auto result = http::parse_request_head(head, http::ParserLimits{}, out);
+    ASSERT_EQ(result.status, http::ParseStatus::kComplete) << c.target;
+    EXPECT_EQ(out.target, c.target);
+    EXPECT_EQ(out.path, c.path) << c.target;
+    EXPECT_EQ(out.query, c.query) << c.target;
+  }
+}
+
 TEST(RequestParser, StripsOwsAroundValuesButKeepsInnerSpace) {
   const std::string buffer = head_with("X-A: \t one two \t \r\nX-B:three\r\n");
   RequestHead head;
@@ -203,7 +226,8 @@ std::vector<BadCase> bad_cases() {
       {"two spaces after method", head_with("", "GET  / HTTP/1.1"), 400},
       {"two spaces before version", head_with("", "GET /  HTTP/1.1"), 400},
       {"trailing space after version", head_with("", "GET / HTTP/1.1 "), 400},
-      {"absolute-form", head_with("", "GET http://example/ HTTP/1.1"), 400},
+      {"absolute-form without authority", head_with("", "GET http:///a HTTP/1.1"), 400},
+      {"absolute-form of another scheme", head_with("", "GET ftp://example/ HTTP/1.1"), 400},
       {"authority-form", head_with("", "CONNECT example:443 HTTP/1.1"), 400},
       {"relative target", head_with("", "GET a/b HTTP/1.1"), 400},
       {"asterisk with GET", head_with("", "GET * HTTP/1.1"), 400},

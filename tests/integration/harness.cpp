@@ -200,7 +200,7 @@ bool Client::fill() {
   }
 }
 
-std::optional<Response> Client::read_response(bool head_request) {
+MaybeResponse Client::read_response(bool head_request) {
   std::size_t head_end;
   while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     if (!fill()) return std::nullopt;
@@ -260,7 +260,7 @@ std::string build_request(std::string_view method, std::string_view target, std:
   return request;
 }
 
-std::optional<Response> Client::request(std::string_view method, std::string_view target, std::string_view body,
+MaybeResponse Client::request(std::string_view method, std::string_view target, std::string_view body,
                                         std::string_view extra_headers) {
   if (!send(build_request(method, target, body, extra_headers))) return std::nullopt;
   return read_response(method == "HEAD");

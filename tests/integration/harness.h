@@ -63,6 +63,25 @@ struct Response {
   bool has_header(const std::string& name) const { return headers.count(name) > 0; }
 };
 
+// A response that may be missing (timeout, closed connection, garbage). Unlike std::optional, reading
+// through -> on a missing one is safe and yields status 0 and empty fields, so a failed request makes the
+// test's assertions fail instead of its process crash.
+class MaybeResponse {
+ public:
+  MaybeResponse() = default;
+  MaybeResponse(std::nullopt_t) {}
+  MaybeResponse(Response response) : value_(std::move(response)), present_(true) {}
+  explicit operator bool() const { return present_; }
+  bool has_value() const { return present_; }
+  const Response* operator->() const { return &value_; }
+  const Response& operator*() const { return value_; }
+  operator std::optional<Response>() const { return present_ ? std::optional<Response>(value_) : std::nullopt; }
+
+ private:
+  Response value_;
+  bool present_ = false;
+};
+
 // One blocking TCP connection to the server with a receive timeout, for hand-made requests.
 class Client {
  public:
@@ -75,7 +94,7 @@ class Client {
   bool connected() const { return fd_ >= 0; }
   bool send(std::string_view bytes);
   // Reads one response; `head_request` means no body follows even with a Content-Length.
-  std::optional<Response> read_response(bool head_request = false);
+  MaybeResponse read_response(bool head_request = false);
   // True when the server closed the connection (EOF or reset) before the timeout; any bytes read first
   // are appended to `leftover` if given.
   bool wait_closed(std::string* leftover = nullptr);
@@ -85,7 +104,7 @@ class Client {
   int fd() const { return fd_; }
 
   // One request, one response: builds a minimal HTTP/1.1 request with Host and Content-Length.
-  std::optional<Response> request(std::string_view method, std::string_view target, std::string_view body = {},
+  MaybeResponse request(std::string_view method, std::string_view target, std::string_view body = {},
                                   std::string_view extra_headers = {});
 
  private:

@@ -22,7 +22,7 @@ class ProtocolTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(server_->port(), 0); }
   Client client() { return Client(server_->port()); }
-  std::optional<harness::Response> get(const std::string& target) { return client().request("GET", target); }
+  harness::MaybeResponse get(const std::string& target) { return client().request("GET", target); }
 
   // Sends raw bytes on a fresh connection; expects one response with `status` and then a closed connection.
   void expect_refused_and_closed(const std::string& raw, int status) {

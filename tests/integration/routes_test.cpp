@@ -131,6 +131,12 @@ TEST_F(RoutesTest, IdIsPercentDecodedAndQueryIgnored) {
   EXPECT_EQ(c.request("GET", "/api/buckets/%61%20b%2Fc?x")->body, "spaced");
 }
 
+TEST_F(RoutesTest, AbsoluteFormTargetIsServed) {
+  Client c = client();
+  ASSERT_EQ(c.request("PUT", "http://localhost/api/buckets/absolute", "abs")->status, 200);
+  EXPECT_EQ(c.request("GET", "/api/buckets/absolute")->body, "abs");
+}
+
 TEST_F(RoutesTest, BadIdsAreBadRequest) {
   Client c = client();
   EXPECT_EQ(c.request("GET", "/api/buckets/")->status, 400);
