@@ -8,6 +8,16 @@
 ARG BUILDER=debian:bookworm-slim
 ARG RUNTIME=gcr.io/distroless/static-debian12:nonroot
 
+# First, so that `--target traffic` builds nothing else (the legacy builder builds every earlier stage).
+FROM ${BUILDER} AS traffic
+RUN command -v curl >/dev/null \
+    || (apt-get update \
+      && apt-get install -y --no-install-recommends curl ca-certificates \
+      && rm -rf /var/lib/apt/lists/*)
+COPY generate_traffic.sh /usr/local/bin/generate_traffic.sh
+USER 65534:65534
+ENTRYPOINT ["bash", "/usr/local/bin/generate_traffic.sh"]
+
 FROM ${BUILDER} AS build
 RUN if command -v g++ >/dev/null && command -v cmake >/dev/null && command -v make >/dev/null; then :; \
     else apt-get update \
@@ -29,15 +39,6 @@ RUN cmake -S . -B /build \
     && strip --strip-all -o /storage_api /build/storage_api \
     && chmod 0755 /storage_api \
     && /storage_api --help >/dev/null
-
-FROM ${BUILDER} AS traffic
-RUN command -v curl >/dev/null \
-    || (apt-get update \
-      && apt-get install -y --no-install-recommends curl ca-certificates \
-      && rm -rf /var/lib/apt/lists/*)
-COPY generate_traffic.sh /usr/local/bin/generate_traffic.sh
-USER 65534:65534
-ENTRYPOINT ["bash", "/usr/local/bin/generate_traffic.sh"]
 
 FROM ${RUNTIME} AS runtime
 ARG RUNTIME

@@ -24,6 +24,7 @@
 //  - without events, feeding the stream whole or in pieces gives the same handler calls and responses
 //  - wrapped mode: the store only ever sees the outer id, and the PUT stores exactly the stream: a request
 //    inside a body is data, never a request
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -358,6 +359,8 @@ class Run {
       if (rng_.below(3) == 0) drain(rng_.below(conn().output().size() + 1));
       if (plan_.events && rng_.below(12) == 0) peer_closed = inject_event();
     }
+    // Events also come after the last byte, when a connection is most often idle.
+    if (plan_.events && !peer_closed && rng_.below(2) == 0) peer_closed = inject_event();
     if (plan_.peer_closes_at_end && !peer_closed) {
       result_.handler.abandon_allowed = true;
       step([&] { conn().on_peer_closed(Clock::now()); });

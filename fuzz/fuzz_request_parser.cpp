@@ -104,6 +104,10 @@ void check_framing_facts(const RequestHead& head) {
       FUZZ_CHECK(u == '\t' || (u >= 0x20 && u != 0x7f));
     }
     FUZZ_CHECK(trim(value).size() == value.size());
+    // header() answers the first field of that name, whatever the case.
+    std::size_t first = 0;
+    while (!iequals(head.headers[first].name, name)) ++first;
+    FUZZ_CHECK(same_view(head.header(name), head.headers[first].value));
     if (iequals(name, "host")) ++hosts;
     if (iequals(name, "transfer-encoding")) {
       ++transfer_encodings;

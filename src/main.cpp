@@ -102,9 +102,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // What the log reports as effective: defaults resolved to the values actually in use.
+  app::Config effective = config;
+  effective.threads = threads;
+  if (effective.histogram_buckets.empty()) effective.histogram_buckets = metrics::default_duration_buckets();
+
   store::BucketStore store(config.max_storage_bytes);
-  app::RequestMetrics request_metrics(
-      config.histogram_buckets.empty() ? metrics::default_duration_buckets() : config.histogram_buckets, threads);
+  app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
   const app::ServiceContext context{store, request_metrics, registry, shutting_down, log, config.access_log};
@@ -146,12 +150,12 @@ int main(int argc, char** argv) {
     log.error("start_failed", {{"error", error}});
     return 1;
   }
-  const std::string effective = app::config_to_json(config);
+  const std::string effective_json = app::config_to_json(effective);
   log.info("listening", {{"host", config.host},
                          {"port", static_cast<std::uint64_t>(server.port())},
                          {"threads", static_cast<std::uint64_t>(threads)},
                          {"version", STORAGE_API_VERSION},
-                         {"config", effective, true}});
+                         {"config", effective_json, true}});
 
   const int signal_number = wait_for_signal(shutdown_signals, std::nullopt);
   shutting_down.store(true, std::memory_order_relaxed);

@@ -75,7 +75,8 @@ class Server::Worker {
   struct ConnectionIo final : IoHandler {
     ConnectionIo(Worker& owner, UniqueFd socket, EventLoop::Clock::time_point now)
         : worker(owner), fd(std::move(socket)),
-          conn(owner.options_.limits, *owner.handler_, owner.dates_), last_read(now), last_write(now) {}
+          conn(owner.options_.limits, *owner.handler_, owner.dates_), accepted_at(now), last_read(now),
+          last_write(now) {}
 
     void on_io(std::uint32_t events) noexcept override {
       const auto now = worker.loop_->now();
@@ -131,11 +132,17 @@ class Server::Worker {
         if (n > 0) {
           conn.output().consume(static_cast<std::size_t>(n));
           last_write = now;
+          write_blocked = false;
           if (conn.output().empty() && !conn.input().empty() && conn.wants_input()) conn.process(now);
           continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-          if (errno == EINTR) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+          // The write timeout measures how long the peer has kept us blocked, not time since the last write.
+          if (!write_blocked) {
+            write_blocked = true;
+            write_blocked_since = now;
+          }
           return true;
         }
         worker.close(*this);
@@ -163,7 +170,8 @@ class Server::Worker {
         conn.input().shrink_if_empty_and_larger_than(kKeepBufferBytes);
         conn.output().shrink_if_empty_and_larger_than(kKeepBufferBytes);
       }
-      std::uint32_t wanted = EPOLLRDHUP;
+      // Level-triggered: once the peer's half-close is seen, asking for EPOLLRDHUP again would spin.
+      std::uint32_t wanted = peer_closed ? 0u : static_cast<std::uint32_t>(EPOLLRDHUP);
       if (lingering || (!peer_closed && conn.wants_input())) wanted |= EPOLLIN;
       if (!conn.output().empty()) wanted |= EPOLLOUT;
       if (wanted != registered) {
@@ -175,9 +183,12 @@ class Server::Worker {
     Worker& worker;
     UniqueFd fd;
     http::Connection conn;
+    EventLoop::Clock::time_point accepted_at;
     EventLoop::Clock::time_point last_read;
     EventLoop::Clock::time_point last_write;
     EventLoop::Clock::time_point linger_until{};
+    EventLoop::Clock::time_point write_blocked_since{};
+    bool write_blocked = false;
     std::uint32_t registered = EPOLLIN | EPOLLRDHUP;
     bool peer_closed = false;
     bool lingering = false;
@@ -286,13 +297,17 @@ class Server::Worker {
       return;
     }
     if (!io.conn.output().empty()) {
-      if (now - io.last_write > options_.write_timeout) close(io);
+      if (io.write_blocked && now - io.write_blocked_since > options_.write_timeout) close(io);
       return;
     }
     bool expired = false;
     switch (io.conn.phase()) {
       case http::Connection::Phase::kIdle:
-        if (now - std::max(io.last_read, io.last_write) > options_.idle_timeout) {
+        // A connection that has not sent a byte yet gets the head deadline: opening connections and sending
+        // nothing must not hold them for a whole idle period.
+        if (now - std::max(io.last_read, io.last_write) >
+            (io.last_read == io.accepted_at ? std::min(options_.header_timeout, options_.idle_timeout)
+                                            : options_.idle_timeout)) {
           close(io);
           return;
         }

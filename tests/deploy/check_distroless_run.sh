@@ -19,8 +19,18 @@ resolve_binary "${1:-}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/check_distroless_run.XXXXXX")
 root=$work/root
 SERVICE_PID=""
+# PIDs of processes whose root directory is the jail.
+jailed_pids() {
+  local link
+  for link in /proc/[0-9]*/root; do
+    [[ $(readlink "$link" 2>/dev/null) == "$root" ]] && basename "$(dirname "$link")"
+  done
+  return 0
+}
 cleanup() {
   if [[ -n $SERVICE_PID ]]; then stop_process "$SERVICE_PID" 15 || true; fi
+  local pid
+  for pid in $(jailed_pids); do kill -KILL "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,4 +98,5 @@ import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 sys.exit(0 if lines and all(isinstance(json.loads(l), dict) for l in lines) else 1)' "$work/storage_api.log"
 check "nothing was written into the root directory" test "$(ls -A "$root")" = storage_api
+check "no process is left running in the root directory" test -z "$(jailed_pids)"
 finish

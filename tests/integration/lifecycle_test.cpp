@@ -2,10 +2,15 @@
 // limits that protect the server from slow or greedy clients.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -70,6 +75,44 @@ TEST(CommandLineTest, HealthcheckProbesTheLocalServer) {
   server.signal(SIGTERM);
   ASSERT_EQ(server.wait_exit(), 0);
   EXPECT_EQ(run(kBinary + " --healthcheck --port " + std::to_string(server.port())).exit_code, 1);
+}
+
+// GET /healthz over IPv6 loopback with a plain socket (the harness client speaks IPv4 only).
+int healthz_status_over_ipv6(std::uint16_t port) {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_port = htons(port);
+  address.sin6_addr = in6addr_loopback;
+  int status = -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char reply[64] = {};
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()) &&
+        ::recv(fd, reply, sizeof reply - 1, MSG_WAITALL) > 12) {
+      status = std::atoi(reply + 9);
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+TEST(AddressTest, DualStackWildcardServesIpv4AndIpv6) {
+  ServerProcess server({"--host", "::"});
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(Client(server.port()).request("GET", "/healthz")->status, 200);
+  EXPECT_EQ(healthz_status_over_ipv6(server.port()), 200);
+  EXPECT_EQ(run(kBinary + " --healthcheck --host :: --port " + std::to_string(server.port())).exit_code, 0);
+}
+
+TEST(AddressTest, Ipv6LoopbackOnly) {
+  ServerProcess server({"--host", "::1"});
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(healthz_status_over_ipv6(server.port()), 200);
+  EXPECT_FALSE(Client(server.port()).connected()) << "an IPv6-only listener must not accept IPv4";
 }
 
 TEST(ShutdownTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
@@ -169,6 +212,13 @@ TEST(TimeoutTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(c.wait_closed());
 }
 
+TEST(TimeoutTest, ConnectionThatSendsNothingIsClosedAfterTheHeadTimeout) {
+  ServerProcess server({"--header-timeout", "200", "--idle-timeout", "60000"});
+  ASSERT_NE(server.port(), 0);
+  Client silent(server.port());
+  EXPECT_TRUE(silent.wait_closed());
+}
+
 TEST(TimeoutTest, StalledBodyGets408) {
   ServerProcess server({"--body-timeout", "200"});
   ASSERT_NE(server.port(), 0);
@@ -236,6 +286,39 @@ TEST(LimitTest, AReaderThatNeverReadsDoesNotStallOthers) {
     auto m = Client(server.port()).request("GET", "/metrics");
     return m && harness::metric_value(m->body, "http_connections_open") == 1;
   }));
+}
+
+// utime + stime of a process, in clock ticks.
+long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long utime = 0;
+  long stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+TEST(LimitTest, HalfClosedClientThatDoesNotReadCostsNoCpu) {
+  ServerProcess server({"--threads", "1"});
+  ASSERT_NE(server.port(), 0);
+  ASSERT_EQ(Client(server.port()).request("PUT", "/api/buckets/large", std::string(4 << 20, 'L'))->status, 200);
+  Client quiet(server.port());
+  std::string many;
+  for (int i = 0; i < 4; ++i) many += harness::build_request("GET", "/api/buckets/large");
+  ASSERT_TRUE(quiet.send(many));
+  quiet.shutdown_write();  // and never reads: the server is blocked writing to a half-closed peer
+  ASSERT_TRUE(harness::eventually([&] { return Client(server.port()).request("GET", "/healthz")->status == 200; }));
+  const long before = cpu_ticks(server.pid());
+  // Measuring CPU use needs an interval of wall time; nothing is awaited here.
+  std::this_thread::sleep_for(1s);
+  const long used = cpu_ticks(server.pid()) - before;
+  EXPECT_LT(used, ::sysconf(_SC_CLK_TCK) / 5) << "the server spun while blocked on a half-closed peer";
+  EXPECT_EQ(Client(server.port()).request("GET", "/healthz")->status, 200);
 }
 
 }  // namespace
