@@ -76,8 +76,12 @@ bool Connection::step(Clock::time_point now) {
         request_start_ = std::max(now, request_start_);
         request_clock_running_ = true;
       }
+      if (!head_worth_parsing()) return false;
       const ParseResult result = parse_request_head(input_.readable(), limits_.parser, head_);
-      if (result.status == ParseStatus::kIncomplete) return false;
+      if (result.status == ParseStatus::kIncomplete) {
+        head_scanned_ = input_.size();  // the blank line seen was a leading empty line: look past it
+        return false;
+      }
       if (result.status == ParseStatus::kError) {
         refuse(result.error_status, false);
         return false;
@@ -108,6 +112,23 @@ bool Connection::step(Clock::time_point now) {
     }
   }
   return false;
+}
+
+// The parser starts over on every call, so calling it on each read of a head trickled in byte by byte would
+// cost O(n^2). Parse only once a blank line (the end of a head, even a malformed one) has arrived, or a limit
+// is passed; the search itself resumes where the last one stopped.
+bool Connection::head_worth_parsing() noexcept {
+  const std::string_view in = input_.readable();
+  // Back up two bytes: the end of the head may straddle the previous read.
+  std::size_t newline = in.find('\n', head_scanned_ > 2 ? head_scanned_ - 2 : 0);
+  for (; newline != std::string_view::npos; newline = in.find('\n', newline + 1)) {
+    head_has_newline_ = true;
+    if (newline + 1 < in.size() && in[newline + 1] == '\n') return true;
+    if (newline + 2 < in.size() && in[newline + 1] == '\r' && in[newline + 2] == '\n') return true;
+  }
+  head_scanned_ = in.size();
+  return in.size() > limits_.parser.max_head_bytes ||
+         (!head_has_newline_ && in.size() > limits_.parser.max_request_line);
 }
 
 bool Connection::on_head_parsed(std::size_t head_bytes) {
@@ -208,6 +229,8 @@ void Connection::reset_for_next_request(Clock::time_point finished) {
   }
   body_.clear();
   body_remaining_ = 0;
+  head_scanned_ = 0;
+  head_has_newline_ = false;
   state_ = State::kHead;
   // A pipelined request already waiting was "received" no earlier than this response finished.
   request_clock_running_ = false;

@@ -187,10 +187,6 @@ class HeadParser {
 
     const char* const target_start = p;
     if (p == line_limit) return line_short();
-    // absolute-form ("http://host/path") must be accepted from any client (RFC 9112 3.2.2); its path is
-    // routed like origin-form.
-    const bool absolute_form = starts_with_scheme(p, line_limit);
-    if (*p != '/' && *p != '*' && !absolute_form) return error(400, "request-target is not origin-form");
     const char* query_start = nullptr;
     for (;;) {
       while (p < line_limit && has_class(*p, kTargetChar)) ++p;
@@ -200,6 +196,12 @@ class HeadParser {
     }
     if (p == line_limit) return line_short();
     if (*p != ' ') return error(400, "invalid byte in request-target");
+    // absolute-form ("http://host/path") must be accepted from any client (RFC 9112 3.2.2); its path is
+    // routed like origin-form. Decided once the whole target is here, so a split read cannot change it.
+    const bool absolute_form = starts_with_scheme(target_start, p);
+    if (*target_start != '/' && *target_start != '*' && !absolute_form) {
+      return error(400, "request-target is not origin-form");
+    }
     out_.target = view(target_start, p);
     if (*target_start == '*') {
       if (out_.target.size() != 1) return error(400, "request-target is not origin-form");

@@ -65,7 +65,9 @@ std::optional<double> scrape(Client& client, std::string_view series) {
 std::string log_tail(ServerProcess& server) {
   const std::vector<std::string> lines = server.log_lines();
   std::string tail;
-  for (std::size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size(); ++i) tail.append(lines[i]).append("\n");
+  for (std::size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size(); ++i) {
+    tail.append(lines[i]).append("\n");
+  }
   return tail;
 }
 

@@ -44,7 +44,8 @@ struct StrictResponse {
 };
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return std::isalnum(static_cast<unsigned char>(c)) || kSymbols.find(c) != std::string_view::npos;
 }
 
 std::string lower(std::string_view text) {
@@ -89,15 +90,17 @@ StrictResponse read_strict(int fd) {
     if (status_line.size() < 13 || status_line.substr(0, 9) != "HTTP/1.1 " || status_line[12] != ' ') {
       return malformed("bad status line");
     }
-    const auto [status_end, status_error] = std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
-    if (status_error != std::errc() || status_end != status_line.data() + 12 || r.status < 100) {
+    const char* const code = status_line.data() + 9;
+    const auto [status_end, status_error] = std::from_chars(code, code + 3, r.status);
+    if (status_error != std::errc() || status_end != code + 3 || r.status < 100) {
       return malformed("bad status code");
     }
     int lengths = 0;
     while (line_end != std::string_view::npos) {
       const std::size_t start = line_end + 2;
       line_end = head.find("\r\n", start);
-      const std::string_view line = head.substr(start, line_end == std::string_view::npos ? head.npos : line_end - start);
+      const std::string_view line =
+          head.substr(start, line_end == std::string_view::npos ? head.npos : line_end - start);
       const std::size_t colon = line.find(':');
       if (colon == 0 || colon == std::string_view::npos) return malformed("bad header line");
       for (char c : line.substr(0, colon)) {
@@ -265,6 +268,9 @@ TEST(ShutdownUnderLoadTest, SigtermFinishesEverythingInFlightAndExitsZeroWithinT
   const auto signalled = Clock::now();
   server.signal(SIGTERM);
   const bool draining = server.wait_for_log("\"event\":\"shutdown_started\"").has_value();
+  // The log line comes before the event loops take up the drain; each one closes its listener as it does,
+  // so a refused connection means every loop is draining.
+  const bool listeners_closed = harness::eventually([&] { return !Client(server.port()).connected(); });
 
   // The half-sent PUT is completed and answered, then its connection closes.
   ASSERT_TRUE(half_put.send("done!"));
@@ -290,6 +296,7 @@ TEST(ShutdownUnderLoadTest, SigtermFinishesEverythingInFlightAndExitsZeroWithinT
 
   ASSERT_TRUE(loaded) << "load did not reach " << kRequestsBeforeSignal << " requests per thread";
   EXPECT_TRUE(draining);
+  EXPECT_TRUE(listeners_closed);
   EXPECT_EQ(exit_code, 0);
   EXPECT_LT(exited_after, kGrace);
   EXPECT_TRUE(server.wait_for_log("\"event\":\"shutdown_complete\"", 1000ms));
@@ -300,7 +307,8 @@ TEST(ShutdownUnderLoadTest, SigtermFinishesEverythingInFlightAndExitsZeroWithinT
   for (const std::string& failure : tally.failures) ADD_FAILURE() << failure;
   RecordProperty("responses_complete", tally.complete.load());
   RecordProperty("requests_unanswered_at_shutdown", tally.unanswered.load());
-  RecordProperty("exit_after_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(exited_after).count()));
+  RecordProperty("exit_after_ms",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(exited_after).count()));
 }
 
 }  // namespace

@@ -280,6 +280,15 @@ std::optional<double> metric_value(const std::string& exposition, std::string_vi
   return std::nullopt;
 }
 
+std::string scrape(std::uint16_t port) {
+  auto r = Client(port).request("GET", "/metrics");
+  return r ? r->body : std::string();
+}
+
+bool await_metric(std::uint16_t port, std::string_view series, double value, std::chrono::milliseconds timeout) {
+  return eventually([&] { return metric_value(scrape(port), series) == value; }, timeout);
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {

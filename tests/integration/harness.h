@@ -119,6 +119,13 @@ std::string build_request(std::string_view method, std::string_view target, std:
 // Value of the first sample line `name{labels} value` (labels exactly as rendered), or nullopt.
 std::optional<double> metric_value(const std::string& exposition, std::string_view series);
 
+// GET /metrics on a fresh connection; the exposition text, or empty on failure.
+std::string scrape(std::uint16_t port);
+
+// Polls /metrics until the sample `series` has `value`; false on timeout.
+bool await_metric(std::uint16_t port, std::string_view series, double value,
+                  std::chrono::milliseconds timeout = 5000ms);
+
 // Polls `condition` until true or the timeout passes; no fixed sleeps in tests.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5000ms);
 

@@ -125,10 +125,7 @@ TEST(ShutdownTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
   Client busy(server.port());
   ASSERT_TRUE(busy.send("PUT /api/buckets/late HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf-"));
   // The server has the head once the request shows as in flight.
-  ASSERT_TRUE(harness::eventually([&] {
-    auto m = Client(server.port()).request("GET", "/metrics");
-    return m && harness::metric_value(m->body, "http_requests_in_flight") == 2;
-  }));
+  ASSERT_TRUE(harness::await_metric(server.port(), "http_requests_in_flight", 2));
   server.signal(SIGTERM);
   ASSERT_TRUE(server.wait_for_log("\"event\":\"shutdown_started\""));
   EXPECT_TRUE(idle.wait_closed()) << "an idle keep-alive connection must be closed on drain";
@@ -162,10 +159,7 @@ TEST(ShutdownTest, GracePeriodBoundsAStalledRequest) {
   ASSERT_NE(server.port(), 0);
   Client stalled(server.port());
   ASSERT_TRUE(stalled.send("PUT /api/buckets/never HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc"));
-  ASSERT_TRUE(harness::eventually([&] {
-    auto m = Client(server.port()).request("GET", "/metrics");
-    return m && harness::metric_value(m->body, "http_requests_in_flight") == 2;
-  }));
+  ASSERT_TRUE(harness::await_metric(server.port(), "http_requests_in_flight", 2));
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(5000ms), 0);
   EXPECT_TRUE(stalled.wait_closed());
@@ -282,10 +276,7 @@ TEST(LimitTest, AReaderThatNeverReadsDoesNotStallOthers) {
     EXPECT_EQ(r->status, 200);
   }
   // The write timeout cuts the stuck reader off: only the scraping connection stays open.
-  EXPECT_TRUE(harness::eventually([&] {
-    auto m = Client(server.port()).request("GET", "/metrics");
-    return m && harness::metric_value(m->body, "http_connections_open") == 1;
-  }));
+  EXPECT_TRUE(harness::await_metric(server.port(), "http_connections_open", 1));
 }
 
 // utime + stime of a process, in clock ticks.

@@ -13,12 +13,8 @@ namespace {
 
 using harness::Client;
 using harness::metric_value;
+using harness::scrape;
 using harness::ServerProcess;
-
-std::string scrape(std::uint16_t port) {
-  auto r = Client(port).request("GET", "/metrics");
-  return r ? r->body : std::string();
-}
 
 const char* kBucketSeries = R"(http_request_duration_seconds_count{method="%s",path="/api/buckets/{id}",status="%s"})";
 

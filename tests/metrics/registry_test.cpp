@@ -1,6 +1,8 @@
 #include "metrics/registry.h"
 
 #include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,23 +189,7 @@ class RequestDurationCollector final : public Collector {
   const ShardedHistogram& histogram_;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "metrics_registry_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 std::filesystem::path find_on_path(std::string_view program) {
   const char* path = std::getenv("PATH");
