@@ -134,7 +134,7 @@ probe_startup() {  # ready-path env VAR=value... -- command...
   while [[ "$1" != -- ]]; do vars+=("$1"); shift; done
   shift
   env "${vars[@]}" taskset -c "$CLIENT_CPU" "$probe" --runs "$STARTS" --cpu "$SERVER_CPU" --path "$path" \
-    "$PORT_STARTUP" -- "$@" 2>>"$WORK/startup.log" || echo "startup_us median nan min nan max nan"
+    "$PORT_STARTUP" -- "$@" 2>>"$WORK/startup.log" || echo "startup_us median nan min nan max nan cpu_us median nan runs 0"
 }
 
 wait_ready() {  # port path

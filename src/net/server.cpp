@@ -297,7 +297,13 @@ class Server::Worker {
       return;
     }
     if (!io.conn.output().empty()) {
-      if (io.write_blocked && now - io.write_blocked_since > options_.write_timeout) close(io);
+      if (io.write_blocked && now - io.write_blocked_since > options_.write_timeout) {
+        // Abortive close (RST): a plain close would leave the unsent bytes with the kernel, probing a
+        // zero window for minutes on behalf of a peer that stopped reading.
+        const linger abort_on_close{1, 0};
+        ::setsockopt(io.fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+        close(io);
+      }
       return;
     }
     bool expired = false;
