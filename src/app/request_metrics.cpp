@@ -36,6 +36,7 @@ std::size_t status_index(int status) noexcept {
 
 RequestMetrics::RequestMetrics(std::vector<double> buckets, std::size_t shards)
     : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards),
+      bound_texts_(metrics::format_bucket_bounds(histogram_.upper_bounds())),
       in_flight_(std::make_unique<InFlight[]>(shards)),
       shards_(shards) {}
 
@@ -84,7 +85,7 @@ void RequestMetrics::collect(metrics::TextWriter& out) const {
           status = std::string_view(status_text, static_cast<std::size_t>(end - status_text));
         }
         const metrics::Label labels[] = {{"method", kMethodLabels[m]}, {"path", path_label(p)}, {"status", status}};
-        metrics::write_histogram_series(out, kName, labels, snapshot, histogram_.upper_bounds());
+        metrics::write_histogram_series(out, kName, labels, snapshot, bound_texts_);
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,7 @@ class RequestMetrics final : public metrics::Collector {
   std::size_t series_index(std::size_t method, std::size_t path, std::size_t status) const noexcept;
 
   metrics::ShardedHistogram histogram_;
+  std::vector<std::string> bound_texts_;  // le values, formatted once
   std::unique_ptr<InFlight[]> in_flight_;
   std::size_t shards_;
 };

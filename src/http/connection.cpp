@@ -154,7 +154,10 @@ bool Connection::on_head_parsed(std::size_t head_bytes) {
   Response early;
   if (!handler_.precheck(head_, early)) {
     // Refusing before the body is read leaves its bytes on the wire: they cannot be trusted as a next request.
-    if (head_.has_body()) early.close = true;
+    if (head_.has_body()) {
+      early.close = true;
+      refused_ = true;
+    }
     finish_request(early, true);
     if (closing_) input_.consume(input_.size());
     return !closing_;
@@ -197,6 +200,7 @@ void Connection::dispatch() {
 }
 
 void Connection::refuse(int status, bool head_known) {
+  refused_ = true;
   Response response = Response::error(status);
   response.close = true;
   finish_request(response, head_known);

@@ -64,6 +64,9 @@ class Connection {
 
   Phase phase() const noexcept;
   bool should_close() const noexcept { return closing_; }
+  // True when the close follows a refusal of a request whose body may still be on its way: the owner should
+  // then close gracefully (half-close and drain) so the client reads the refusal rather than a reset.
+  bool close_may_leave_unread_input() const noexcept { return refused_; }
   bool wants_input() const noexcept { return !closing_ && output_.size() < limits_.output_high_watermark; }
   // When the current request's first byte arrived (meaningful in kHead and kBody).
   Clock::time_point request_started() const noexcept { return request_start_; }
@@ -99,6 +102,7 @@ class Connection {
   bool request_clock_running_ = false;
   Clock::time_point request_start_{};
   bool closing_ = false;
+  bool refused_ = false;
   bool peer_closed_ = false;
   bool draining_ = false;
 };

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace metrics {
 
@@ -119,17 +121,47 @@ void TextWriter::sample_line(std::string_view name, std::string_view suffix, std
   out_.push_back('\n');
 }
 
+std::vector<std::string> format_bucket_bounds(std::span<const double> upper_bounds) {
+  std::vector<std::string> texts;
+  texts.reserve(upper_bounds.size() + 1);
+  for (double bound : upper_bounds) {
+    std::string text;
+    append_value(text, bound);
+    texts.push_back(std::move(text));
+  }
+  texts.emplace_back("+Inf");
+  return texts;
+}
+
 void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
                             const ShardedHistogram::Snapshot& snapshot, std::span<const double> upper_bounds) {
-  assert(snapshot.cumulative.size() == upper_bounds.size() + 1);
-  const std::size_t finite_buckets = std::min(upper_bounds.size(), snapshot.cumulative.size());
-  for (std::size_t i = 0; i < finite_buckets; ++i) {
-    out.sample_line(family_name, "_bucket", labels, &upper_bounds[i],
-                    static_cast<double>(snapshot.cumulative[i]));
+  const std::vector<std::string> bound_texts = format_bucket_bounds(upper_bounds);
+  write_histogram_series(out, family_name, labels, snapshot, bound_texts);
+}
+
+void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
+                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts) {
+  assert(snapshot.cumulative.size() == bound_texts.size());
+  // Every _bucket line shares `<family>_bucket{<labels>,le="`: build it once per series.
+  std::string& prefix = out.series_prefix_;
+  prefix.assign(family_name).append("_bucket{");
+  for (const Label& label : labels) {
+    prefix.append(label.name).append("=\"");
+    append_escaped_label_value(prefix, label.value);
+    prefix.append("\",");
   }
-  // +Inf is rendered from count so that the two lines Prometheus requires to agree always do.
-  const double infinity = std::numeric_limits<double>::infinity();
-  out.sample_line(family_name, "_bucket", labels, &infinity, static_cast<double>(snapshot.count));
+  prefix.append("le=\"");
+
+  std::string& text = out.out_;
+  char digits[24];
+  const std::size_t finite_buckets = std::min(bound_texts.size(), snapshot.cumulative.size()) - 1;
+  for (std::size_t i = 0; i <= finite_buckets; ++i) {
+    // +Inf is rendered from count so that the two lines Prometheus requires to agree always do.
+    const std::uint64_t cumulative = i < finite_buckets ? snapshot.cumulative[i] : snapshot.count;
+    text.append(prefix).append(bound_texts[i]).append("\"} ");
+    text.append(digits, std::to_chars(digits, digits + sizeof digits, cumulative).ptr);
+    text.push_back('\n');
+  }
   out.sample_line(family_name, "_sum", labels, nullptr, snapshot.sum);
   out.sample_line(family_name, "_count", labels, nullptr, static_cast<double>(snapshot.count));
 }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/histogram.h"
 
@@ -37,7 +38,7 @@ class TextWriter {
 
  private:
   friend void write_histogram_series(TextWriter&, std::string_view, std::span<const Label>,
-                                     const ShardedHistogram::Snapshot&, std::span<const double>);
+                                     const ShardedHistogram::Snapshot&, std::span<const std::string>);
 
   // One sample line "<name><suffix>{labels[,le="<bound>"]} <value>"; the suffix spares histogram series a
   // concatenated name per line.
@@ -45,6 +46,7 @@ class TextWriter {
                    const double* upper_bound, double value);
 
   std::string& out_;
+  std::string series_prefix_;  // scratch for write_histogram_series, reused across series
 };
 
 // One series of a histogram family (after family(name, help, MetricType::kHistogram)): the cumulative
@@ -52,6 +54,12 @@ class TextWriter {
 // histogram's finite bounds; the snapshot holds one cumulative count per bound plus one for +Inf.
 void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
                             const ShardedHistogram::Snapshot& snapshot, std::span<const double> upper_bounds);
+
+// The le values of a histogram's bounds as rendered, followed by "+Inf": formatted once, for the overload
+// below that renders many series of one histogram without formatting the same bounds again for each.
+std::vector<std::string> format_bucket_bounds(std::span<const double> upper_bounds);
+void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
+                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts);
 
 void append_value(std::string& out, double value);           // the number format described above
 void append_escaped_label_value(std::string& out, std::string_view value);

@@ -58,9 +58,10 @@ class Server::Worker {
     loop_->post([this, grace] {
       draining_ = true;
       stop_listening();
-      for (auto& connection : connections_) {
-        connection->conn.begin_drain();
-        connection->after_io(loop_->now());
+      for (auto it = connections_.begin(); it != connections_.end();) {
+        ConnectionIo& io = **it++;  // advance first: after_io may close (and unlink) it
+        io.conn.begin_drain();
+        io.after_io(loop_->now());
       }
       loop_->run_after(grace, [this] {
         server_.events_("shutdown_grace_expired", 0);
@@ -154,7 +155,9 @@ class Server::Worker {
 
     void after_io(EventLoop::Clock::time_point now) {
       if (conn.should_close() && conn.output().empty() && !lingering) {
-        if (peer_closed) {
+        // A clean close (the client asked for it, or shutdown) has nothing unread to protect the last
+        // response from; only a refusal needs the half-close and drain.
+        if (peer_closed || !conn.close_may_leave_unread_input()) {
           worker.close(*this);
           return;
         }
@@ -268,8 +271,7 @@ class Server::Worker {
   }
 
   void close(ConnectionIo& io) {
-    loop_->remove(io.fd.get());
-    io.fd.reset();
+    io.fd.reset();  // closing the only descriptor of the socket also takes it out of the epoll set
     server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
     // Destroyed after the current batch of events: its own on_io may still be on the stack.
     auto it = io.self;

@@ -194,6 +194,19 @@ TEST_F(ConnectionTest, Http10ClosesByDefaultAndKeepsAliveOnRequest) {
   EXPECT_FALSE(keep.should_close());
 }
 
+TEST_F(ConnectionTest, OnlyARefusalAsksForAGracefulClose) {
+  feed("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(conn_.should_close());
+  EXPECT_FALSE(conn_.close_may_leave_unread_input()) << "the client asked to close: nothing left to drain";
+
+  RecordingHandler handler;
+  http::Connection refused(limits_, handler, dates_);
+  refused.input().append("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n");
+  refused.process(Clock::now());
+  EXPECT_TRUE(refused.should_close());
+  EXPECT_TRUE(refused.close_may_leave_unread_input()) << "the 413'd body may still be arriving";
+}
+
 TEST_F(ConnectionTest, TimeoutInHeadAnswers408) {
   feed("GET /a HTTP/1.1\r\nHo");
   EXPECT_EQ(conn_.phase(), http::Connection::Phase::kHead);
