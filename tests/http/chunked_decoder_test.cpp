@@ -170,7 +170,7 @@ TEST(ChunkedDecoder, OverLimitChunkIsRefusedBeforeItsData) {
 }
 
 TEST(ChunkedDecoder, SizeLineLimit) {
-  const std::string extension = ";" + std::string(8, 'e');  // size line "5;eeeeeeee" is 10 bytes
+  const std::string extension = std::string(";") + std::string(8, 'e');  // size line "5;eeeeeeee" is 10 bytes
   const std::string message = "5" + extension + "\r\nhello\r\n0\r\n\r\n";
   EXPECT_EQ(feed_whole(message, kBodyLimit, 10).status, Status::kDone);
   const Outcome outcome = feed_whole(message, kBodyLimit, 9);
