@@ -295,6 +295,15 @@ class Swarm {
   std::size_t busy_ = 0;
 };
 
+// A sanitized server reports on its stderr, and ThreadSanitizer then carries on: a report must fail the test
+// that provoked it even when the server keeps answering.
+void expect_no_sanitizer_report(ServerProcess& server) {
+  for (const std::string& line : server.log_lines()) {
+    EXPECT_EQ(line.find("Sanitizer"), std::string::npos) << line;
+    EXPECT_EQ(line.find("runtime error:"), std::string::npos) << line;
+  }
+}
+
 TEST(ConnectionLoadTest, FiveThousandKeepAliveConnectionsWhileOthersAreServed) {
   constexpr std::size_t kConnections = 5000;
   constexpr std::size_t kConnectingAtOnce = 250;  // stays well inside the listen backlog
@@ -361,6 +370,7 @@ TEST(ConnectionLoadTest, FiveThousandKeepAliveConnectionsWhileOthersAreServed) {
   swarm.close_all();
   EXPECT_TRUE(harness::eventually([&] { return scrape(observer, "http_connections_open") == *baseline; }, 15000ms))
       << "open connections: " << scrape(observer, "http_connections_open").value_or(-1);
+  expect_no_sanitizer_report(server);
 }
 
 // UndefinedBehaviorSanitizer probes whether memory is readable through a pipe when it checks a dynamic type
@@ -462,6 +472,7 @@ TEST(ConnectionLoadTest, RunningOutOfDescriptorsRefusesConnectionsWithoutSpinnin
   ASSERT_TRUE(recovered.add(capacity / 2));
   ASSERT_TRUE(recovered.settle(10000ms));
   EXPECT_EQ(recovered.answered_with(200), capacity / 2);
+  expect_no_sanitizer_report(server);
 }
 
 }  // namespace

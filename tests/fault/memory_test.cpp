@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -172,6 +171,15 @@ class Sampler {
   std::thread thread_;  // last: starts once the members it uses exist
 };
 
+// A sanitized server reports on its stderr, and ThreadSanitizer then carries on: a report must fail the test
+// that provoked it even when the server keeps answering.
+void expect_no_sanitizer_report(ServerProcess& server) {
+  for (const std::string& line : server.log_lines()) {
+    EXPECT_EQ(line.find("Sanitizer"), std::string::npos) << line;
+    EXPECT_EQ(line.find("runtime error:"), std::string::npos) << line;
+  }
+}
+
 TEST(MemoryBoundTest, PutFloodAgainstASmallCapGets507sAndMemoryStaysBounded) {
   constexpr std::size_t kCap = 4 * kMiB;
   constexpr int kThreads = 4;
@@ -286,6 +294,7 @@ TEST(MemoryBoundTest, PutFloodAgainstASmallCapGets507sAndMemoryStaysBounded) {
       static_cast<double>(*baseline) / kMiB + kMemoryOverhead * static_cast<double>(kCap + kAllowance) / kMiB;
   EXPECT_LE(peak, bound)
       << "peak RSS " << peak << " MiB, baseline " << static_cast<double>(*baseline) / kMiB << " MiB";
+  expect_no_sanitizer_report(server);
 }
 
 // STORAGE_API_SOAK_SECONDS sets the length of the soak (a few minutes when asked for; short by default).
@@ -413,6 +422,7 @@ TEST(MemoryBoundTest, SoakOfMixedTrafficKeepsMemoryFlat) {
   RecordProperty("rss_kib_per_second", trace);
   EXPECT_LE(last, middle + kMemoryOverhead * kAllowanceMiB) << "RSS grew from " << middle << " MiB to " << last
                                           << " MiB; samples (KiB): " << trace;
+  expect_no_sanitizer_report(server);
 }
 
 }  // namespace

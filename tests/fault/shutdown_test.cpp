@@ -230,6 +230,15 @@ void generate_load(std::uint16_t port, int worker, Clock::time_point deadline, L
   }
 }
 
+// A sanitized server reports on its stderr, and ThreadSanitizer then carries on: a report must fail the test
+// that provoked it even when the server keeps answering.
+void expect_no_sanitizer_report(ServerProcess& server) {
+  for (const std::string& line : server.log_lines()) {
+    EXPECT_EQ(line.find("Sanitizer"), std::string::npos) << line;
+    EXPECT_EQ(line.find("runtime error:"), std::string::npos) << line;
+  }
+}
+
 TEST(ShutdownUnderLoadTest, SigtermFinishesEverythingInFlightAndExitsZeroWithinTheGracePeriod) {
   constexpr auto kGrace = 5000ms;
   constexpr int kLoadThreads = 6;
@@ -309,6 +318,7 @@ TEST(ShutdownUnderLoadTest, SigtermFinishesEverythingInFlightAndExitsZeroWithinT
   RecordProperty("requests_unanswered_at_shutdown", tally.unanswered.load());
   RecordProperty("exit_after_ms",
                  static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(exited_after).count()));
+  expect_no_sanitizer_report(server);
 }
 
 }  // namespace
