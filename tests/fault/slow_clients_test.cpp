@@ -140,7 +140,7 @@ TEST(SlowClientTest, SlowlorisClientsAreCutOffWhileANormalClientIsAnsweredPrompt
     }
   }
 
-  EXPECT_GE(normal_requests, 20);
+  EXPECT_GE(normal_requests, 20 / kSlowdown);  // a sanitized server answers fewer before the slow ones are cut off
   RecordProperty("slowest_normal_answer_ms", static_cast<int>(milliseconds(slowest_answer)));
   int answered_408 = 0;
   for (const Trickler& s : slow) {

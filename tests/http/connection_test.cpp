@@ -118,6 +118,16 @@ TEST_F(ConnectionTest, EveryByteSplitGivesTheSameResult) {
   }
 }
 
+TEST_F(ConnectionTest, LeadingEmptyLinesAreIgnoredEvenWhenSplit) {
+  feed("\r\n\r");
+  EXPECT_TRUE(conn_.output().empty());
+  feed("\nGET /a HTTP/1.1\r\nHo");
+  feed("st: x\r\n\r\n");
+  EXPECT_EQ(take_output().rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  ASSERT_EQ(handler_.handled.size(), 1u);
+  EXPECT_EQ(handler_.handled[0], "GET /a ");
+}
+
 TEST_F(ConnectionTest, ParseErrorIsAnsweredAndCloses) {
   feed("GET /a HTTP/1.1\r\nHost : x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_output();
