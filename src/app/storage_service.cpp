@@ -51,10 +51,13 @@ bool StorageService::refuse_by_route(const http::RequestHead& head, const http::
 }
 
 bool StorageService::precheck(const http::RequestHead& head, http::Response& refusal) {
+  // Without a body, handle() follows at once and answers any routing error itself: routing here would only
+  // decode the id twice on the hot path.
+  if (!head.has_body()) return true;
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
-  // Without a body, or when the client waits for 100 Continue, a routing error can be answered now. With a
-  // body already on its way it is answered after the body, which keeps the connection usable.
-  if ((!head.has_body() || head.expect_continue) && refuse_by_route(head, match, refusal)) return false;
+  // When the client waits for 100 Continue, a routing error is answered instead. With a body already on its
+  // way it is answered after the body, which keeps the connection usable.
+  if (head.expect_continue && refuse_by_route(head, match, refusal)) return false;
 
   if (head.method == http::Method::kPut && match.route == http::Route::kBucket && !match.bad_id &&
       head.has_content_length && !context_.store.would_fit(static_cast<std::size_t>(head.content_length)) &&
