@@ -13,8 +13,12 @@ namespace {
 // predicts well, since most observations land in the first few buckets.
 constexpr std::size_t kLinearScanLimit = 20;
 
+constexpr std::size_t round_up(std::size_t n, std::size_t multiple) noexcept {
+  return (n + multiple - 1) / multiple * multiple;
+}
+
 // Each shard has a single writer, so a plain load and store suffice: no locked read-modify-write.
-void increment(std::atomic<std::uint64_t>& cell) noexcept {
+void increment(std::atomic_ref<std::uint64_t> cell) noexcept {
   cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -39,10 +43,14 @@ ShardedHistogram::ShardedHistogram(std::vector<double> upper_bounds, std::size_t
     : upper_bounds_(std::move(upper_bounds)),
       series_count_(series_count),
       shard_count_(shard_count),
-      series_stride_(upper_bounds_.size() + 3),
-      shard_stride_((series_count * series_stride_ + kCellsPerLine - 1) / kCellsPerLine * kCellsPerLine),
-      lines_(std::make_unique<CacheLine[]>(shard_count * shard_stride_ / kCellsPerLine)) {
-  // make_unique value-initialises the lines, so every cell starts at zero.
+      series_stride_(upper_bounds_.size() + 2),
+      counts_stride_(round_up(series_count, kCellsPerLine)),
+      shard_stride_(round_up(counts_stride_ + series_count * series_stride_, kCellsPerLine)),
+      memory_(shard_count * shard_stride_ * sizeof(std::uint64_t)),
+      // Zero-filled pages hold zero-valued integers already: uint64_t needs no construction (implicit
+      // lifetime), and a page-aligned mapping puts every shard on a cache-line boundary of its own.
+      cells_(static_cast<std::uint64_t*>(memory_.data())) {
+  static_assert(std::atomic_ref<std::uint64_t>::required_alignment <= alignof(std::uint64_t));
   assert(valid_bucket_bounds(upper_bounds_));
 }
 
@@ -65,12 +73,11 @@ std::size_t ShardedHistogram::bucket_index(double value) const noexcept {
 
 void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value) noexcept {
   assert(shard < shard_count_ && series < series_count_);
-  const std::size_t base = shard * shard_stride_ + series * series_stride_;
-  const std::size_t finite_buckets = upper_bounds_.size();
+  const std::size_t base = series_cell(shard, series);
   increment(cell(base + bucket_index(value)));
-  increment(cell(base + finite_buckets + 1));
+  increment(cell(count_cell(shard, series)));
   if (!std::isnan(value)) {
-    std::atomic<std::uint64_t>& sum_bits = cell(base + finite_buckets + 2);
+    const std::atomic_ref<std::uint64_t> sum_bits = cell(base + upper_bounds_.size() + 1);
     const double sum = std::bit_cast<double>(sum_bits.load(std::memory_order_relaxed)) + value;
     sum_bits.store(std::bit_cast<std::uint64_t>(sum), std::memory_order_relaxed);
   }
@@ -78,10 +85,9 @@ void ShardedHistogram::observe(std::size_t shard, std::size_t series, double val
 
 std::uint64_t ShardedHistogram::count(std::size_t series) const noexcept {
   assert(series < series_count_);
-  const std::size_t offset = series * series_stride_ + upper_bounds_.size() + 1;
   std::uint64_t total = 0;
   for (std::size_t shard = 0; shard < shard_count_; ++shard) {
-    total += cell(shard * shard_stride_ + offset).load(std::memory_order_relaxed);
+    total += cell(count_cell(shard, series)).load(std::memory_order_relaxed);
   }
   return total;
 }
@@ -92,11 +98,11 @@ void ShardedHistogram::collect(std::size_t series, Snapshot& out) const {
   out.cumulative.assign(buckets, 0);
   double sum = 0;
   for (std::size_t shard = 0; shard < shard_count_; ++shard) {
-    const std::size_t base = shard * shard_stride_ + series * series_stride_;
+    const std::size_t base = series_cell(shard, series);
     for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
       out.cumulative[bucket] += cell(base + bucket).load(std::memory_order_relaxed);
     }
-    sum += std::bit_cast<double>(cell(base + buckets + 1).load(std::memory_order_relaxed));
+    sum += std::bit_cast<double>(cell(base + buckets).load(std::memory_order_relaxed));
   }
   for (std::size_t bucket = 1; bucket < buckets; ++bucket) out.cumulative[bucket] += out.cumulative[bucket - 1];
   // The count is taken from the buckets rather than the count cells, so a scrape racing with writers still

@@ -8,12 +8,18 @@
 // relaxed loads, so a scrape may see an observation's bucket before its count (Prometheus tolerates such
 // skew); once writers are quiet the totals are exact. Buckets are cumulative on output and end at +Inf,
 // whose count equals count.
+//
+// The counters live in zero pages that the kernel provides on first write (ZeroedPages): a label space of
+// hundreds of series per shard costs memory only for the series actually observed, and nothing at start-up.
+// Each shard keeps the counts of all its series together, so count() — the check that lets exposition skip
+// series never observed — reads a few dense pages rather than one line of every series.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <vector>
+
+#include "metrics/zeroed_pages.h"
 
 namespace metrics {
 
@@ -49,25 +55,29 @@ class ShardedHistogram {
 
  private:
   static constexpr std::size_t kCacheLineBytes = 64;
-  static constexpr std::size_t kCellsPerLine = kCacheLineBytes / sizeof(std::atomic<std::uint64_t>);
+  static constexpr std::size_t kCellsPerLine = kCacheLineBytes / sizeof(std::uint64_t);
 
-  // Allocating whole lines (rather than bare atomics) makes operator new honour the 64-byte alignment, so a
-  // shard that starts on a line boundary shares no line with its neighbours.
-  struct alignas(kCacheLineBytes) CacheLine {
-    std::atomic<std::uint64_t> cells[kCellsPerLine];
-  };
-
-  std::atomic<std::uint64_t>& cell(std::size_t index) const noexcept {
-    return lines_[index / kCellsPerLine].cells[index % kCellsPerLine];
+  // Cells are plain integers in zero-filled pages, always accessed atomically through atomic_ref.
+  std::atomic_ref<std::uint64_t> cell(std::size_t index) const noexcept {
+    return std::atomic_ref<std::uint64_t>(cells_[index]);
+  }
+  std::size_t count_cell(std::size_t shard, std::size_t series) const noexcept {
+    return shard * shard_stride_ + series;
+  }
+  // The first of the series' buckets (+Inf last), followed by its sum as double bits.
+  std::size_t series_cell(std::size_t shard, std::size_t series) const noexcept {
+    return shard * shard_stride_ + counts_stride_ + series * series_stride_;
   }
   std::size_t bucket_index(double value) const noexcept;
 
   std::vector<double> upper_bounds_;
   std::size_t series_count_;
   std::size_t shard_count_;
-  std::size_t series_stride_;  // atomics per series: buckets + 1 (+Inf) + count + sum bits
-  std::size_t shard_stride_;   // atomics per shard, rounded up to whole cache lines
-  std::unique_ptr<CacheLine[]> lines_;
+  std::size_t series_stride_;  // cells per series: buckets + 1 (+Inf) + sum bits
+  std::size_t counts_stride_;  // cells for the counts of every series, rounded up to whole cache lines
+  std::size_t shard_stride_;   // cells per shard, rounded up to whole cache lines
+  ZeroedPages memory_;
+  std::uint64_t* cells_;
 };
 
 }  // namespace metrics
