@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -42,19 +43,23 @@ void append_digits(std::string& out, long value, int width) {
 void append_timestamp(std::string& out) {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  std::tm utc{};
-  ::gmtime_r(&now.tv_sec, &utc);
-  append_digits(out, utc.tm_year + 1900L, 4);
+  // Calendar arithmetic only: gmtime_r would load the time zone database on first use.
+  using namespace std::chrono;
+  const sys_seconds time{seconds{now.tv_sec}};
+  const sys_days day = floor<days>(time);
+  const year_month_day date{day};
+  const hh_mm_ss clock{time - day};
+  append_digits(out, static_cast<int>(date.year()), 4);
   out.push_back('-');
-  append_digits(out, utc.tm_mon + 1L, 2);
+  append_digits(out, static_cast<unsigned>(date.month()), 2);
   out.push_back('-');
-  append_digits(out, utc.tm_mday, 2);
+  append_digits(out, static_cast<unsigned>(date.day()), 2);
   out.push_back('T');
-  append_digits(out, utc.tm_hour, 2);
+  append_digits(out, clock.hours().count(), 2);
   out.push_back(':');
-  append_digits(out, utc.tm_min, 2);
+  append_digits(out, clock.minutes().count(), 2);
   out.push_back(':');
-  append_digits(out, utc.tm_sec, 2);
+  append_digits(out, clock.seconds().count(), 2);
   out.push_back('.');
   append_digits(out, now.tv_nsec / 1000000, 3);
   out.push_back('Z');

@@ -1,5 +1,6 @@
 #include "http/response.h"
 
+#include <chrono>
 #include <charconv>
 #include <cstring>
 
@@ -56,8 +57,12 @@ Response Response::error(int status) {
 
 std::string_view DateCache::get(std::time_t now) noexcept {
   if (now != cached_second_) {
-    std::tm parts{};
-    ::gmtime_r(&now, &parts);
+    // Calendar arithmetic only: gmtime_r would load the time zone database on first use.
+    using namespace std::chrono;
+    const sys_seconds time{seconds{now}};
+    const sys_days day = floor<days>(time);
+    const year_month_day date{day};
+    const hh_mm_ss clock{time - day};
     static constexpr char kDays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -67,22 +72,22 @@ std::string_view DateCache::get(std::time_t now) noexcept {
       *p++ = static_cast<char>('0' + v / 10);
       *p++ = static_cast<char>('0' + v % 10);
     };
-    std::memcpy(p, kDays[parts.tm_wday], 3);
+    std::memcpy(p, kDays[weekday{day}.c_encoding()], 3);
     p += 3;
     *p++ = ',';
     *p++ = ' ';
-    put2(parts.tm_mday);
+    put2(static_cast<int>(static_cast<unsigned>(date.day())));
     *p++ = ' ';
-    std::memcpy(p, kMonths[parts.tm_mon], 3);
+    std::memcpy(p, kMonths[static_cast<unsigned>(date.month()) - 1], 3);
     p += 3;
     *p++ = ' ';
-    p = std::to_chars(p, text_ + sizeof text_, parts.tm_year + 1900).ptr;
+    p = std::to_chars(p, text_ + sizeof text_, static_cast<int>(date.year())).ptr;
     *p++ = ' ';
-    put2(parts.tm_hour);
+    put2(static_cast<int>(clock.hours().count()));
     *p++ = ':';
-    put2(parts.tm_min);
+    put2(static_cast<int>(clock.minutes().count()));
     *p++ = ':';
-    put2(parts.tm_sec);
+    put2(static_cast<int>(clock.seconds().count()));
     std::memcpy(p, " GMT", 4);
     p += 4;
     length_ = static_cast<std::size_t>(p - text_);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <ctime>
 #include <string>
 
 namespace {
@@ -64,6 +66,23 @@ TEST(DateCacheTest, FormatsImfFixdate) {
   EXPECT_EQ(cache.get(0), "Thu, 01 Jan 1970 00:00:00 GMT");
   EXPECT_EQ(cache.get(1795484553), "Tue, 24 Nov 2026 01:42:33 GMT");
   EXPECT_EQ(cache.get(1795484553 + 86400 * 7 + 3661), "Tue, 01 Dec 2026 02:43:34 GMT");
+  EXPECT_EQ(cache.get(1709251199), "Thu, 29 Feb 2024 23:59:59 GMT");
+  EXPECT_EQ(cache.get(4107542400), "Mon, 01 Mar 2100 00:00:00 GMT");  // 2100 is not a leap year
+}
+
+// The calendar arithmetic agrees with the C library's gmtime over two centuries, sampled at a stride that
+// lands on every weekday, month, hour and second.
+TEST(DateCacheTest, AgreesWithGmtime) {
+  http::DateCache cache;
+  constexpr std::int64_t kStride = 86400 * 3 + 3600 * 5 + 60 * 7 + 11;
+  for (std::int64_t t = 0; t < std::int64_t{7258118400}; t += kStride) {  // 1970 to 2200
+    const auto now = static_cast<std::time_t>(t);
+    std::tm parts{};
+    ASSERT_NE(::gmtime_r(&now, &parts), nullptr);
+    char expected[40];
+    ASSERT_GT(std::strftime(expected, sizeof expected, "%a, %d %b %Y %H:%M:%S GMT", &parts), 0u);
+    ASSERT_EQ(cache.get(now), expected) << t;
+  }
 }
 
 }  // namespace
