@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <unistd.h>
@@ -10,12 +11,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
-#include <sstream>
 
 #include "app/log.h"
+#include "net/unique_fd.h"
 
 namespace app {
 namespace {
@@ -386,12 +386,21 @@ ConfigResult error_result(std::string message) {
 
 // ---- CPU limits.
 
+// Plain read(2) rather than iostreams, whose first use initialises the locale machinery at start-up.
 std::optional<std::string> read_small_file(const char* path) {
-  std::ifstream file(path);
-  if (!file) return std::nullopt;
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
+  constexpr std::size_t kMaxBytes = 1 << 16;  // cgroup and cpu.max files are a few hundred bytes
+  const net::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string contents;
+  char chunk[4096];
+  while (contents.size() < kMaxBytes) {
+    const ssize_t got = ::read(fd.get(), chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return std::nullopt;
+    if (got == 0) return contents;
+    contents.append(chunk, static_cast<std::size_t>(got));
+  }
+  return std::nullopt;
 }
 
 std::optional<std::int64_t> parse_signed(std::string_view text) noexcept {
@@ -434,9 +443,12 @@ unsigned affinity_cpus() noexcept {
 std::optional<unsigned> cgroup_v2_cpus() {
   std::string relative;
   if (const auto membership = read_small_file("/proc/self/cgroup")) {
-    std::istringstream lines(*membership);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("0::", 0) == 0) relative = line.substr(3);
+    std::string_view rest = *membership;
+    while (!rest.empty()) {
+      const std::size_t newline = rest.find('\n');
+      const std::string_view line = rest.substr(0, newline);
+      if (line.starts_with("0::")) relative = line.substr(3);
+      rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
     }
   }
   if (relative.find("..") != std::string::npos) relative.clear();
