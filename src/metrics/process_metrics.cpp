@@ -168,7 +168,7 @@ void write_single_sample(TextWriter& out, std::string_view name, std::string_vie
 ProcessCollector::ProcessCollector(std::string proc_root)
     : self_stat_path_(proc_root + "/self/stat"),
       self_fd_path_(proc_root + "/self/fd"),
-      boot_time_seconds_(read_boot_time((proc_root + "/stat").c_str())),
+      stat_path_(proc_root + "/stat"),
       ticks_per_second_(::sysconf(_SC_CLK_TCK)),
       page_size_(::sysconf(_SC_PAGESIZE)) {}
 
@@ -178,6 +178,7 @@ void ProcessCollector::collect(TextWriter& out) const {
   if (const std::optional<std::size_t> size = read_whole_file(self_stat_path_.c_str(), buffer)) {
     stat = parse_stat_fields(std::string_view(buffer.data(), *size));
   }
+  std::call_once(boot_time_read_, [this] { boot_time_seconds_ = read_boot_time(stat_path_.c_str()); });
   const bool have_ticks = ticks_per_second_ > 0;
   const double ticks_per_second = static_cast<double>(ticks_per_second_);
 
