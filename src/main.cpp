@@ -1,13 +1,10 @@
 // storage_api: configuration and wiring only; the behaviour lives in the modules under src/.
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,24 +29,6 @@ std::optional<std::string> lookup_env(std::string_view name) {
   const char* value = std::getenv(std::string(name).c_str());
   if (value == nullptr) return std::nullopt;
   return std::string(value);
-}
-
-// Waits for SIGTERM or SIGINT (blocked in every thread, so only this wait sees them). With a timeout it
-// returns early on a signal: a second signal cuts the shutdown delay short.
-int wait_for_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds> timeout) {
-  for (;;) {
-    int received = 0;
-    if (!timeout) {
-      if (sigwait(&signals, &received) == 0) return received;
-      continue;
-    }
-    timespec ts{};
-    ts.tv_sec = static_cast<std::time_t>(timeout->count() / 1000);
-    ts.tv_nsec = static_cast<long>(timeout->count() % 1000) * 1'000'000L;
-    received = sigtimedwait(&signals, nullptr, &ts);
-    if (received >= 0) return received;
-    if (errno == EAGAIN) return 0;
-  }
 }
 
 net::ServerOptions server_options(const app::Config& config, const net::SocketAddress& address, unsigned threads) {
@@ -87,14 +66,15 @@ int main(int argc, char** argv) {
   const app::Config& config = parsed.config;
   const app::Logger log(config.log_level);
 
-  const auto address = net::parse_address(config.host == "localhost" ? "127.0.0.1" : config.host, config.port);
+  const auto address = net::parse_address(config.host, config.port);
   if (!address) {
     std::fprintf(stderr, "storage_api: invalid HOST / --host \"%s\"\n", config.host.c_str());
     return 2;
   }
   const unsigned threads = config.threads != 0 ? config.threads : app::usable_cpus();
 
-  // Blocked before any thread starts, so every thread inherits the mask and only sigwait() sees them.
+  // Blocked before any thread starts, so every thread inherits the mask and only the server's signalfd
+  // sees them.
   sigset_t shutdown_signals;
   sigemptyset(&shutdown_signals);
   sigaddset(&shutdown_signals, SIGTERM);
@@ -113,8 +93,18 @@ int main(int argc, char** argv) {
   metrics::Registry registry;
   const app::ServiceContext context{store, request_metrics, registry, shutting_down, log, config.access_log};
 
+  net::ServerOptions options = server_options(config, *address, threads);
+  options.signal_shutdown = net::SignalShutdown{
+      shutdown_signals, std::chrono::milliseconds(config.shutdown_delay_ms),
+      std::chrono::milliseconds(config.shutdown_grace_ms), [&shutting_down, &log, &config](int signal_number) {
+        // From here /readyz fails, so load balancers stop sending during the delay.
+        shutting_down.store(true, std::memory_order_relaxed);
+        log.info("shutdown_started", {{"signal", static_cast<std::int64_t>(signal_number)},
+                                      {"delay_ms", static_cast<std::uint64_t>(config.shutdown_delay_ms)},
+                                      {"grace_ms", static_cast<std::uint64_t>(config.shutdown_grace_ms)}});
+      }};
   net::Server server(
-      server_options(config, *address, threads),
+      std::move(options),
       [&context](unsigned loop_index) { return std::make_unique<app::StorageService>(context, loop_index); },
       [&log](std::string_view event, int error_number) {
         log.warn(event, {{"errno", static_cast<std::int64_t>(error_number)}});
@@ -150,24 +140,16 @@ int main(int argc, char** argv) {
     log.error("start_failed", {{"error", error}});
     return 1;
   }
-  const std::string effective_json = app::config_to_json(effective);
-  log.info("listening", {{"host", config.host},
-                         {"port", static_cast<std::uint64_t>(server.port())},
-                         {"threads", static_cast<std::uint64_t>(threads)},
-                         {"version", STORAGE_API_VERSION},
-                         {"config", effective_json, true}});
-
-  const int signal_number = wait_for_signal(shutdown_signals, std::nullopt);
-  shutting_down.store(true, std::memory_order_relaxed);
-  log.info("shutdown_started", {{"signal", static_cast<std::int64_t>(signal_number)},
-                                {"delay_ms", static_cast<std::uint64_t>(config.shutdown_delay_ms)},
-                                {"grace_ms", static_cast<std::uint64_t>(config.shutdown_grace_ms)}});
-  if (config.shutdown_delay_ms > 0) {
-    // Keep serving with /readyz failing so load balancers stop sending before the listener closes.
-    wait_for_signal(shutdown_signals, std::chrono::milliseconds(config.shutdown_delay_ms));
+  if (log.enabled(app::LogLevel::kInfo)) {
+    const std::string effective_json = app::config_to_json(effective);
+    log.info("listening", {{"host", config.host},
+                           {"port", static_cast<std::uint64_t>(server.port())},
+                           {"threads", static_cast<std::uint64_t>(threads)},
+                           {"version", STORAGE_API_VERSION},
+                           {"config", effective_json, true}});
   }
-  server.drain(std::chrono::milliseconds(config.shutdown_grace_ms));
-  server.wait();
+
+  server.run();
   log.info("shutdown_complete", {{"open_connections", static_cast<std::uint64_t>(server.open_connections())}});
   return 0;
 }

@@ -3,10 +3,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <list>
 
 #include "net/event_loop.h"
@@ -53,6 +55,7 @@ class Server::Worker {
   }
 
   void run() { loop_->run(); }
+  EventLoop& loop() noexcept { return *loop_; }
 
   void drain(std::chrono::milliseconds grace) {
     loop_->post([this, grace] {
@@ -349,12 +352,64 @@ class Server::Worker {
   EventLoop::Clock::time_point last_fd_warning_{};
 };
 
+// Turns the shutdown signals, read from a signalfd on loop 0, into on_signal, the delay and the drain.
+class Server::SignalWatcher final : public IoHandler {
+ public:
+  SignalWatcher(Server& server, EventLoop& loop, UniqueFd fd) noexcept
+      : server_(server), shutdown_(*server.options_.signal_shutdown), loop_(loop), fd_(std::move(fd)) {}
+
+  bool arm() noexcept { return loop_.add(fd_.get(), EPOLLIN, this); }
+
+  void on_io(std::uint32_t) noexcept override {
+    signalfd_siginfo info{};
+    while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      on_signal(static_cast<int>(info.ssi_signo));
+    }
+  }
+
+ private:
+  enum class Phase { kServing, kDelaying, kDraining };
+
+  void on_signal(int signal_number) {
+    switch (phase_) {
+      case Phase::kServing:
+        phase_ = Phase::kDelaying;
+        if (shutdown_.on_signal) shutdown_.on_signal(signal_number);
+        if (shutdown_.delay > std::chrono::milliseconds::zero()) {
+          delay_timer_ = loop_.run_after(shutdown_.delay, [this] { drain(); });
+        } else {
+          drain();
+        }
+        break;
+      case Phase::kDelaying:  // a second signal: stop waiting for the load balancers
+        loop_.cancel(delay_timer_);
+        drain();
+        break;
+      case Phase::kDraining:
+        break;
+    }
+  }
+
+  void drain() {
+    phase_ = Phase::kDraining;
+    server_.drain(shutdown_.grace);
+  }
+
+  Server& server_;
+  const SignalShutdown& shutdown_;
+  EventLoop& loop_;
+  UniqueFd fd_;
+  Phase phase_ = Phase::kServing;
+  EventLoop::TimerId delay_timer_ = 0;
+};
+
 Server::Server(ServerOptions options, HandlerFactory make_handler, ServerEventSink events)
     : options_(std::move(options)), make_handler_(std::move(make_handler)), events_(std::move(events)) {}
 
 Server::~Server() {
+  signal_watcher_.reset();
   for (auto& worker : workers_) worker->drain(std::chrono::milliseconds(0));
-  wait();
+  join_threads();
 }
 
 bool Server::start(std::string& error) {
@@ -382,15 +437,33 @@ bool Server::start(std::string& error) {
     workers_.push_back(std::make_unique<Worker>(*this, i, std::move(parts[i].first), std::move(parts[i].second)));
     if (!workers_.back()->arm(error)) return false;
   }
-  for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
+  if (options_.signal_shutdown) {
+    UniqueFd fd(::signalfd(-1, &options_.signal_shutdown->signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!fd) {
+      error = std::string("signalfd: ") + std::strerror(errno);
+      return false;
+    }
+    signal_watcher_ = std::make_unique<SignalWatcher>(*this, workers_.front()->loop(), std::move(fd));
+    if (!signal_watcher_->arm()) {
+      error = "epoll_ctl(signalfd) failed";
+      return false;
+    }
+  }
+  // Loop 0 is run by run() on the caller's thread.
+  for (std::size_t i = 1; i < workers_.size(); ++i) threads_.emplace_back([w = workers_[i].get()] { w->run(); });
   return true;
+}
+
+void Server::run() {
+  if (!workers_.empty()) workers_.front()->run();
+  join_threads();
 }
 
 void Server::drain(std::chrono::milliseconds grace) {
   for (auto& worker : workers_) worker->drain(grace);
 }
 
-void Server::wait() {
+void Server::join_threads() {
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }

@@ -14,12 +14,19 @@
 //
 // drain() stops accepting, lets requests in progress finish (with Connection: close), closes idle
 // connections, and ends the loops when none are left or the grace period is over.
+//
+// Loop 0 runs on the thread that calls run() (in the binary, the main thread), the others on threads of
+// their own: a single-loop server starts no thread at all. With ServerOptions::signal_shutdown, loop 0 also
+// watches the shutdown signals through a signalfd, so no thread has to wait for them.
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -31,6 +38,17 @@
 
 namespace net {
 
+// Shutdown on a signal: on the first of `signals` the server calls on_signal (on loop 0's thread), keeps
+// serving for `delay` so that load balancers can stop sending (a further signal cuts the delay short), then
+// drains with `grace`. The caller blocks `signals` in every thread before start(), so that only the
+// server's signalfd receives them.
+struct SignalShutdown {
+  sigset_t signals{};
+  std::chrono::milliseconds delay{0};
+  std::chrono::milliseconds grace{10000};
+  std::function<void(int signal_number)> on_signal;
+};
+
 struct ServerOptions {
   SocketAddress address;
   unsigned threads = 1;
@@ -41,6 +59,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds linger_timeout{2000};
+  std::optional<SignalShutdown> signal_shutdown;
 };
 
 // Notable events for the log: a name and an errno value (0 when none).
@@ -54,12 +73,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds every listener and starts the threads; false with the reason in `error`.
+  // Binds every listener and starts the threads of loops 1..threads-1; false with the reason in `error`.
   bool start(std::string& error);
   std::uint16_t port() const noexcept { return port_; }
 
+  // Runs loop 0 on the calling thread until the server has drained, then joins the other loops' threads.
+  // Call once, after a successful start().
+  void run();
   void drain(std::chrono::milliseconds grace);  // any thread; returns at once
-  void wait();                                  // joins the loop threads
 
   std::size_t open_connections() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
   std::uint64_t rejected_connections() const noexcept { return rejected_.load(std::memory_order_relaxed); }
@@ -67,6 +88,9 @@ class Server {
  private:
   class Worker;
   friend class Worker;
+  class SignalWatcher;
+
+  void join_threads();
 
   ServerOptions options_;
   HandlerFactory make_handler_;
@@ -74,6 +98,7 @@ class Server {
   std::uint16_t port_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<SignalWatcher> signal_watcher_;
   std::atomic<std::size_t> open_connections_{0};
   std::atomic<std::uint64_t> rejected_{0};
 };

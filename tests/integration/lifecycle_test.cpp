@@ -8,10 +8,11 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -152,6 +153,36 @@ TEST(ShutdownTest, ReadinessFailsDuringTheShutdownDelayWhileServingContinues) {
   // A second signal skips the rest of the delay.
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(5000ms), 0);
+}
+
+TEST(ShutdownTest, SigintDrainsAndExitsZeroLikeSigterm) {
+  ServerProcess server;
+  ASSERT_NE(server.port(), 0);
+  Client idle(server.port());
+  ASSERT_EQ(idle.request("GET", "/healthz")->status, 200);
+  server.signal(SIGINT);
+  EXPECT_TRUE(idle.wait_closed());
+  EXPECT_EQ(server.wait_exit(5000ms), 0);
+  EXPECT_TRUE(server.wait_for_log("\"signal\":" + std::to_string(SIGINT)));
+}
+
+// Loop 0 runs on the main thread, so the process has exactly one thread per event loop.
+TEST(ThreadsTest, OneThreadPerEventLoopAndNoOther) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer's runtime adds a thread of its own; the other builds run this test";
+#endif
+  for (const char* threads : {"1", "3"}) {
+    SCOPED_TRACE(threads);
+    ServerProcess server({"--threads", threads});
+    ASSERT_NE(server.port(), 0);
+    EXPECT_EQ(Client(server.port()).request("GET", "/healthz")->status, 200);
+    std::size_t tasks = 0;
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/task")) {
+      tasks += entry.is_directory() ? 1 : 0;
+    }
+    EXPECT_EQ(tasks, static_cast<std::size_t>(std::stoi(threads)));
+  }
 }
 
 TEST(ShutdownTest, GracePeriodBoundsAStalledRequest) {
