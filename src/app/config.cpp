@@ -1,7 +1,6 @@
 #include "app/config.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <unistd.h>
@@ -15,7 +14,7 @@
 #include <memory>
 
 #include "app/log.h"
-#include "net/unique_fd.h"
+#include "net/read_file.h"
 
 namespace app {
 namespace {
@@ -386,21 +385,11 @@ ConfigResult error_result(std::string message) {
 
 // ---- CPU limits.
 
-// Plain read(2) rather than iostreams, whose first use initialises the locale machinery at start-up.
 std::optional<std::string> read_small_file(const char* path) {
-  constexpr std::size_t kMaxBytes = 1 << 16;  // cgroup and cpu.max files are a few hundred bytes
-  const net::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string contents;
-  char chunk[4096];
-  while (contents.size() < kMaxBytes) {
-    const ssize_t got = ::read(fd.get(), chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return std::nullopt;
-    if (got == 0) return contents;
-    contents.append(chunk, static_cast<std::size_t>(got));
-  }
-  return std::nullopt;
+  std::array<char, 8192> buffer;  // cgroup membership and CPU limit files are a few hundred bytes
+  const std::optional<std::size_t> size = net::read_whole_file(path, buffer);
+  if (!size) return std::nullopt;
+  return std::string(buffer.data(), *size);
 }
 
 std::optional<std::int64_t> parse_signed(std::string_view text) noexcept {

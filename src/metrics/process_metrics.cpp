@@ -16,6 +16,7 @@
 #include <span>
 #include <string_view>
 
+#include "net/read_file.h"
 #include "net/unique_fd.h"
 
 namespace metrics {
@@ -38,24 +39,6 @@ constexpr std::size_t kStatBufferBytes = 4096;
 struct DirCloser {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
 };
-
-// Reads the whole file into buffer. A file that fills the buffer is refused: a cut-off number would be
-// reported as a wrong value, and a missing value is better than a wrong one.
-std::optional<std::size_t> read_whole_file(const char* path, std::span<char> buffer) noexcept {
-  const net::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::size_t filled = 0;
-  while (filled < buffer.size()) {
-    const ssize_t got = ::read(fd.get(), buffer.data() + filled, buffer.size() - filled);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return std::nullopt;
-    }
-    if (got == 0) return filled;
-    filled += static_cast<std::size_t>(got);
-  }
-  return std::nullopt;
-}
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view token) noexcept {
   std::uint64_t value = 0;
@@ -175,7 +158,7 @@ ProcessCollector::ProcessCollector(std::string proc_root)
 void ProcessCollector::collect(TextWriter& out) const {
   StatFields stat{};
   std::array<char, kStatBufferBytes> buffer;
-  if (const std::optional<std::size_t> size = read_whole_file(self_stat_path_.c_str(), buffer)) {
+  if (const std::optional<std::size_t> size = net::read_whole_file(self_stat_path_.c_str(), buffer)) {
     stat = parse_stat_fields(std::string_view(buffer.data(), *size));
   }
   std::call_once(boot_time_read_, [this] { boot_time_seconds_ = read_boot_time(stat_path_.c_str()); });

@@ -2,8 +2,8 @@
 // ProcessCollector: the standard process_* metrics that client libraries export, read from /proc at scrape
 // time: process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
 // process_open_fds, process_max_fds, process_start_time_seconds (the boot time it needs is read once, at
-// the first scrape, so start-up does not pay for it). A value whose source cannot be read (no /proc in a sandbox) is left out rather than
-// reported wrong; process_max_fds accompanies process_open_fds only.
+// the first scrape, so start-up does not pay for it). A value whose source cannot be read (no /proc in a
+// sandbox) is left out rather than reported wrong; process_max_fds accompanies process_open_fds only.
 #include <mutex>
 #include <optional>
 #include <string>

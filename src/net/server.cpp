@@ -407,7 +407,6 @@ Server::Server(ServerOptions options, HandlerFactory make_handler, ServerEventSi
     : options_(std::move(options)), make_handler_(std::move(make_handler)), events_(std::move(events)) {}
 
 Server::~Server() {
-  signal_watcher_.reset();
   for (auto& worker : workers_) worker->drain(std::chrono::milliseconds(0));
   join_threads();
 }
