@@ -135,9 +135,8 @@ int main(int argc, char** argv) {
   registry.add(build_info);
   registry.add(process);
 
-  std::string error;
-  if (!server.start(error)) {
-    log.error("start_failed", {{"error", error}});
+  if (const base::Status started = server.start(); !started) {
+    log.error("start_failed", {{"error", started.message()}});
     return 1;
   }
   if (log.enabled(app::LogLevel::kInfo)) {

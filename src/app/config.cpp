@@ -14,7 +14,8 @@
 #include <memory>
 
 #include "app/log.h"
-#include "net/read_file.h"
+#include "base/read_file.h"
+#include "base/text.h"
 
 namespace app {
 namespace {
@@ -39,29 +40,8 @@ struct Option {
 
 // ---- Value parsers: strict, no signs, no spaces, no trailing garbage, no overflow.
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-// Splits "123abc" into 123 and "abc"; nullopt without leading digits or when the number overflows.
-std::optional<std::pair<std::uint64_t, std::string_view>> leading_number(std::string_view text) noexcept {
-  std::uint64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc{} || text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
-  return std::pair{number, text.substr(static_cast<std::size_t>(end - text.data()))};
-}
-
-std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
-  const auto parsed = leading_number(text);
-  if (!parsed || !parsed->second.empty()) return std::nullopt;
-  return parsed->first;
-}
-
 std::optional<std::uint64_t> parse_size(std::string_view text) noexcept {
-  const auto parsed = leading_number(text);
+  const auto parsed = base::leading_unsigned(text);
   if (!parsed) return std::nullopt;
   const auto [number, suffix] = *parsed;
   struct Unit {
@@ -72,7 +52,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) noexcept {
       {{"", "", ""}, 0}, {{"K", "Ki", "KiB"}, 10}, {{"M", "Mi", "MiB"}, 20}, {{"G", "Gi", "GiB"}, 30}};
   for (const Unit& unit : kUnits) {
     for (const std::string_view name : unit.names) {
-      if (!equals_ignoring_case(suffix, name)) continue;
+      if (!base::equals_ignore_case(suffix, name)) continue;
       if (number > (std::numeric_limits<std::uint64_t>::max() >> unit.shift)) return std::nullopt;
       return number << unit.shift;
     }
@@ -81,7 +61,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) noexcept {
 }
 
 std::optional<std::uint64_t> parse_duration_ms(std::string_view text) noexcept {
-  const auto parsed = leading_number(text);
+  const auto parsed = base::leading_unsigned(text);
   if (!parsed) return std::nullopt;
   const auto [number, unit] = *parsed;
   std::uint64_t scale = 0;
@@ -95,10 +75,10 @@ std::optional<std::uint64_t> parse_duration_ms(std::string_view text) noexcept {
 
 std::optional<bool> parse_bool(std::string_view text) noexcept {
   for (const std::string_view word : {"true", "1", "yes", "on"}) {
-    if (equals_ignoring_case(text, word)) return true;
+    if (base::equals_ignore_case(text, word)) return true;
   }
   for (const std::string_view word : {"false", "0", "no", "off"}) {
-    if (equals_ignoring_case(text, word)) return false;
+    if (base::equals_ignore_case(text, word)) return false;
   }
   return std::nullopt;
 }
@@ -115,12 +95,6 @@ std::string_view log_level_name(LogLevel level) noexcept {
     if (value == level) return name;
   }
   return "info";
-}
-
-std::string_view trim_blanks(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 // ---- Appliers, one per kind of setting.
@@ -153,21 +127,21 @@ std::optional<std::string_view> apply_duration(std::string_view value, Config& c
 }
 
 std::optional<std::string_view> apply_port(std::string_view value, Config& config) {
-  const auto port = parse_unsigned(value);
+  const auto port = base::parse_unsigned(value);
   if (!port || *port > 65535) return "expected an integer from 0 to 65535";
   config.port = static_cast<std::uint16_t>(*port);
   return std::nullopt;
 }
 
 std::optional<std::string_view> apply_threads(std::string_view value, Config& config) {
-  const auto threads = parse_unsigned(value);
+  const auto threads = base::parse_unsigned(value);
   if (!threads || *threads > 1024) return "expected an integer from 0 to 1024 (0 = one per usable CPU)";
   config.threads = static_cast<unsigned>(*threads);
   return std::nullopt;
 }
 
 std::optional<std::string_view> apply_max_connections(std::string_view value, Config& config) {
-  const auto count = parse_unsigned(value);
+  const auto count = base::parse_unsigned(value);
   if (!count || *count == 0 || *count > std::numeric_limits<std::size_t>::max())
     return "expected a positive integer";
   config.max_connections = static_cast<std::size_t>(*count);
@@ -192,14 +166,14 @@ std::optional<std::string_view> apply_histogram_buckets(std::string_view value, 
       "expected comma-separated positive, finite, strictly increasing seconds, e.g. 0.005,0.05,0.5,5 "
       "(+Inf is implicit)";
   // Explicitly empty selects the built-in buckets, like an unset variable.
-  if (trim_blanks(value).empty()) {
+  if (base::trim_ows(value).empty()) {
     config.histogram_buckets.clear();
     return std::nullopt;
   }
   std::vector<double> bounds;
   while (true) {
     const std::size_t comma = value.find(',');
-    const std::string_view item = trim_blanks(value.substr(0, comma));
+    const std::string_view item = base::trim_ows(value.substr(0, comma));
     double bound = 0;
     const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), bound);
     if (item.empty() || error != std::errc{} || end != item.data() + item.size() || !std::isfinite(bound) ||
@@ -216,12 +190,12 @@ std::optional<std::string_view> apply_histogram_buckets(std::string_view value, 
 
 std::optional<std::string_view> apply_log_level(std::string_view value, Config& config) {
   for (const auto& [name, level] : kLogLevels) {
-    if (equals_ignoring_case(value, name)) {
+    if (base::equals_ignore_case(value, name)) {
       config.log_level = level;
       return std::nullopt;
     }
   }
-  if (equals_ignoring_case(value, "warning")) {
+  if (base::equals_ignore_case(value, "warning")) {
     config.log_level = LogLevel::kWarn;
     return std::nullopt;
   }
@@ -387,7 +361,7 @@ ConfigResult error_result(std::string message) {
 
 std::optional<std::string> read_small_file(const char* path) {
   std::array<char, 8192> buffer;  // cgroup membership and CPU limit files are a few hundred bytes
-  const std::optional<std::size_t> size = net::read_whole_file(path, buffer);
+  const base::Result<std::size_t> size = base::read_whole_file(path, buffer);
   if (!size) return std::nullopt;
   return std::string(buffer.data(), *size);
 }
@@ -403,13 +377,6 @@ std::optional<unsigned> cpus_from_quota(std::int64_t quota, std::int64_t period)
   if (quota <= 0 || period <= 0) return std::nullopt;
   const std::int64_t cpus = quota / period + (quota % period != 0 ? 1 : 0);
   return static_cast<unsigned>(std::min<std::int64_t>(cpus, std::numeric_limits<unsigned>::max()));
-}
-
-std::string_view trim_whitespace(std::string_view text) noexcept {
-  constexpr std::string_view kWhitespace = " \t\r\n";
-  const std::size_t first = text.find_first_not_of(kWhitespace);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kWhitespace) - first + 1);
 }
 
 unsigned affinity_cpus() noexcept {
@@ -612,20 +579,20 @@ std::string config_to_json(const Config& config) {
 }
 
 std::optional<unsigned> cpus_from_cgroup_cpu_max(std::string_view contents) {
-  const std::string_view line = trim_whitespace(contents);
+  const std::string_view line = base::trim_whitespace(contents);
   const std::size_t space = line.find(' ');
   const std::string_view quota = line.substr(0, space);
   if (quota == "max") return std::nullopt;
   if (space == std::string_view::npos) return std::nullopt;
   const auto quota_us = parse_signed(quota);
-  const auto period_us = parse_signed(trim_whitespace(line.substr(space + 1)));
+  const auto period_us = parse_signed(base::trim_whitespace(line.substr(space + 1)));
   if (!quota_us || !period_us) return std::nullopt;
   return cpus_from_quota(*quota_us, *period_us);
 }
 
 std::optional<unsigned> cpus_from_cgroup_cfs(std::string_view quota_us, std::string_view period_us) {
-  const auto quota = parse_signed(trim_whitespace(quota_us));
-  const auto period = parse_signed(trim_whitespace(period_us));
+  const auto quota = parse_signed(base::trim_whitespace(quota_us));
+  const auto period = parse_signed(base::trim_whitespace(period_us));
   if (!quota || !period) return std::nullopt;
   return cpus_from_quota(*quota, *period);
 }

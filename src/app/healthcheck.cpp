@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "net/listener.h"
-#include "net/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace app {
 
@@ -42,7 +42,7 @@ int run_healthcheck(const Config& config, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const auto address = net::parse_address(probe_host(config.host), config.port);
   if (!address) return 1;
-  net::UniqueFd fd(::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  base::UniqueFd fd(::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return 1;
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address->storage), address->length) != 0) {
     if (errno != EINPROGRESS || !wait_for(fd.get(), POLLOUT, deadline)) return 1;

@@ -4,16 +4,16 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <charconv>
 #include <cmath>
 #include <ctime>
 #include <type_traits>
 
+#include "base/text.h"
+#include "base/utc_time.h"
+
 namespace app {
 namespace {
-
-constexpr char kHexDigits[] = "0123456789abcdef";
 
 // How long a full non-blocking descriptor may hold up a line before the rest of it is dropped.
 constexpr int kWriteStallTimeoutMs = 1000;
@@ -43,23 +43,18 @@ void append_digits(std::string& out, long value, int width) {
 void append_timestamp(std::string& out) {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  // Calendar arithmetic only: gmtime_r would load the time zone database on first use.
-  using namespace std::chrono;
-  const sys_seconds time{seconds{now.tv_sec}};
-  const sys_days day = floor<days>(time);
-  const year_month_day date{day};
-  const hh_mm_ss clock{time - day};
-  append_digits(out, static_cast<int>(date.year()), 4);
+  const base::UtcTime t = base::utc_time(now.tv_sec);
+  append_digits(out, t.year, 4);
   out.push_back('-');
-  append_digits(out, static_cast<unsigned>(date.month()), 2);
+  append_digits(out, t.month, 2);
   out.push_back('-');
-  append_digits(out, static_cast<unsigned>(date.day()), 2);
+  append_digits(out, t.day, 2);
   out.push_back('T');
-  append_digits(out, clock.hours().count(), 2);
+  append_digits(out, t.hour, 2);
   out.push_back(':');
-  append_digits(out, clock.minutes().count(), 2);
+  append_digits(out, t.minute, 2);
   out.push_back(':');
-  append_digits(out, clock.seconds().count(), 2);
+  append_digits(out, t.second, 2);
   out.push_back('.');
   append_digits(out, now.tv_nsec / 1000000, 3);
   out.push_back('Z');
@@ -179,8 +174,8 @@ void append_json_escaped(std::string& out, std::string_view text) {
       default:
         if (c < 0x20) {
           out += "\\u00";
-          out.push_back(kHexDigits[c >> 4]);
-          out.push_back(kHexDigits[c & 0xf]);
+          out.push_back(base::kLowerHexDigits[c >> 4]);
+          out.push_back(base::kLowerHexDigits[c & 0xf]);
         } else {
           out.push_back(static_cast<char>(c));
         }

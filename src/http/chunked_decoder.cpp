@@ -2,31 +2,17 @@
 
 #include <algorithm>
 
+#include "base/text.h"
+
 namespace http {
 namespace {
 
+using base::hex_value;
+using base::is_ows;
+using base::is_token_char;
+
 // 16 hex digits fill 64 bits, so capping the digit count also rules out overflow.
 constexpr unsigned kMaxSizeDigits = 16;
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr bool is_token_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // VCHAR, obs-text, SP and HTAB: what a field value (and, leniently, a chunk extension) may hold.
 constexpr bool is_field_value_char(char c) noexcept {

@@ -21,7 +21,7 @@
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "http/response.h"
-#include "net/buffer.h"
+#include "base/buffer.h"
 
 namespace http {
 
@@ -48,8 +48,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  net::Buffer& input() noexcept { return input_; }
-  net::Buffer& output() noexcept { return output_; }
+  base::Buffer& input() noexcept { return input_; }
+  base::Buffer& output() noexcept { return output_; }
 
   // Handles every complete request in input() that fits under the output watermark. `now` is when the
   // bytes arrived; it starts the clock of a request whose first bytes are among them.
@@ -87,8 +87,8 @@ class Connection {
   ConnectionLimits limits_;
   Handler& handler_;
   DateCache& dates_;
-  net::Buffer input_;
-  net::Buffer output_;
+  base::Buffer input_;
+  base::Buffer output_;
 
   State state_ = State::kHead;
   RequestHead head_;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "base/text.h"
+
 namespace http {
 namespace {
 
@@ -38,18 +40,10 @@ constexpr bool has_class(char c, std::uint8_t char_class) noexcept {
   return (kCharClasses[static_cast<unsigned char>(c)] & char_class) != 0;
 }
 
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-constexpr char to_lower_ascii(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
+using base::equals_ignore_case;
+using base::is_digit;
+using base::is_ows;
+using base::trim_ows;
 
 // Calls visit(element) for each element of a comma-separated list, OWS trimmed; empty elements included,
 // so callers can refuse them. Stops early when visit returns false.
@@ -383,17 +377,9 @@ ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limi
   return HeadParser(buffer, limits, out).parse();
 }
 
-bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) return false;
-  }
-  return true;
-}
-
 std::string_view RequestHead::header(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < header_count; ++i) {
-    if (equals_ignore_case(headers[i].name, name)) return headers[i].value;
+    if (base::equals_ignore_case(headers[i].name, name)) return headers[i].value;
   }
   return {};
 }

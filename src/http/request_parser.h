@@ -42,7 +42,4 @@ struct ParseResult {
 
 ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept;
 
-// ASCII case-insensitive comparison, shared by the parser and the router.
-bool equals_ignore_case(std::string_view a, std::string_view b) noexcept;
-
 }  // namespace http

@@ -1,8 +1,9 @@
 #include "http/response.h"
 
-#include <chrono>
 #include <charconv>
 #include <cstring>
+
+#include "base/utc_time.h"
 
 namespace http {
 
@@ -57,37 +58,30 @@ Response Response::error(int status) {
 
 std::string_view DateCache::get(std::time_t now) noexcept {
   if (now != cached_second_) {
-    // Calendar arithmetic only: gmtime_r would load the time zone database on first use.
-    using namespace std::chrono;
-    const sys_seconds time{seconds{now}};
-    const sys_days day = floor<days>(time);
-    const year_month_day date{day};
-    const hh_mm_ss clock{time - day};
-    static constexpr char kDays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    // strftime would consult the locale; the HTTP date format is fixed English.
+    const base::UtcTime t = base::utc_time(now);
+    // IMF-fixdate (RFC 9110 5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
     char* p = text_;
-    auto put2 = [&p](int v) {
+    auto put = [&p](std::string_view text) {
+      std::memcpy(p, text.data(), text.size());
+      p += text.size();
+    };
+    auto put2 = [&p](unsigned v) {
       *p++ = static_cast<char>('0' + v / 10);
       *p++ = static_cast<char>('0' + v % 10);
     };
-    std::memcpy(p, kDays[weekday{day}.c_encoding()], 3);
-    p += 3;
-    *p++ = ',';
+    put(base::weekday_abbreviation(t.weekday));
+    put(", ");
+    put2(t.day);
     *p++ = ' ';
-    put2(static_cast<int>(static_cast<unsigned>(date.day())));
+    put(base::month_abbreviation(t.month));
     *p++ = ' ';
-    std::memcpy(p, kMonths[static_cast<unsigned>(date.month()) - 1], 3);
-    p += 3;
+    p = std::to_chars(p, text_ + sizeof text_, t.year).ptr;
     *p++ = ' ';
-    p = std::to_chars(p, text_ + sizeof text_, static_cast<int>(date.year())).ptr;
-    *p++ = ' ';
-    put2(static_cast<int>(clock.hours().count()));
+    put2(t.hour);
     *p++ = ':';
-    put2(static_cast<int>(clock.minutes().count()));
+    put2(t.minute);
     *p++ = ':';
-    put2(static_cast<int>(clock.seconds().count()));
+    put2(t.second);
     std::memcpy(p, " GMT", 4);
     p += 4;
     length_ = static_cast<std::size_t>(p - text_);
@@ -123,7 +117,7 @@ constexpr std::size_t kFixedHeadBytes = 256;
 }  // namespace
 
 void serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
-                        net::Buffer& out) {
+                        base::Buffer& out) {
   const std::string_view reason = reason_phrase(response.status);
   const bool send_body = !options.head_request;
   const std::size_t head_bound =

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "net/buffer.h"
+#include "base/buffer.h"
 
 namespace http {
 
@@ -50,7 +50,7 @@ struct SerializeOptions {
 };
 
 void serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
-                        net::Buffer& out);
+                        base::Buffer& out);
 
 // "HTTP/1.1 100 Continue\r\n\r\n"
 inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -2,17 +2,12 @@
 
 #include <limits>
 
+#include "base/text.h"
+
 namespace http {
 namespace {
 
 constexpr std::string_view kBucketPrefix = "/api/buckets/";
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Callers are meant to pass the path without the query; cutting at '?' keeps a full target from
 // ever matching differently.
@@ -30,8 +25,8 @@ DecodeOutcome decode_bounded(std::string_view in, std::string& out, std::size_t 
     char decoded = in[i];
     if (decoded == '%') {
       if (in.size() - i < 3) return DecodeOutcome::kMalformed;
-      const int high = hex_value(in[i + 1]);
-      const int low = hex_value(in[i + 2]);
+      const int high = base::hex_value(in[i + 1]);
+      const int low = base::hex_value(in[i + 2]);
       if (high < 0 || low < 0) return DecodeOutcome::kMalformed;
       decoded = static_cast<char>(high * 16 + low);
       i += 2;

@@ -16,8 +16,9 @@
 #include <span>
 #include <string_view>
 
-#include "net/read_file.h"
-#include "net/unique_fd.h"
+#include "base/read_file.h"
+#include "base/text.h"
+#include "base/unique_fd.h"
 
 namespace metrics {
 
@@ -40,13 +41,7 @@ struct DirCloser {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
 };
 
-std::optional<std::uint64_t> parse_unsigned(std::string_view token) noexcept {
-  std::uint64_t value = 0;
-  const char* const end = token.data() + token.size();
-  const auto [parsed_end, error] = std::from_chars(token.data(), end, value);
-  if (error != std::errc() || parsed_end != end) return std::nullopt;
-  return value;
-}
+using base::parse_unsigned;
 
 // comm (field 2) is in parentheses but may itself contain spaces and ')', so the numeric fields are taken
 // after the LAST ')'. A field that is absent or not a number stays empty.
@@ -76,7 +71,7 @@ std::optional<double> parse_btime_line(std::string_view line) noexcept {
 // /proc/stat can be tens of kilobytes (one interrupt counter per IRQ line), so it is scanned line by line
 // through a fixed buffer; lines longer than the buffer cannot be the btime line and are skipped.
 std::optional<double> read_boot_time(const char* path) noexcept {
-  const net::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  const base::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   std::array<char, 4096> buffer;
   std::size_t carried = 0;     // start of a line left over from the previous read, moved to the front
@@ -158,7 +153,7 @@ ProcessCollector::ProcessCollector(std::string proc_root)
 void ProcessCollector::collect(TextWriter& out) const {
   StatFields stat{};
   std::array<char, kStatBufferBytes> buffer;
-  if (const std::optional<std::size_t> size = net::read_whole_file(self_stat_path_.c_str(), buffer)) {
+  if (const base::Result<std::size_t> size = base::read_whole_file(self_stat_path_.c_str(), buffer)) {
     stat = parse_stat_fields(std::string_view(buffer.data(), *size));
   }
   std::call_once(boot_time_read_, [this] { boot_time_seconds_ = read_boot_time(stat_path_.c_str()); });

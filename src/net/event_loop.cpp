@@ -22,26 +22,19 @@ class EventLoop::WakeHandler final : public IoHandler {
   EventLoop& loop_;
 };
 
-std::unique_ptr<EventLoop> EventLoop::create(std::string& error) {
-  UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_fd) {
-    error = std::string("epoll_create1: ") + std::strerror(errno);
-    return nullptr;
-  }
-  UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_fd) {
-    error = std::string("eventfd: ") + std::strerror(errno);
-    return nullptr;
-  }
+base::Result<std::unique_ptr<EventLoop>> EventLoop::create() {
+  base::UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd) return base::Status::from_errno("epoll_create1", errno);
+  base::UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd) return base::Status::from_errno("eventfd", errno);
   std::unique_ptr<EventLoop> loop(new EventLoop(std::move(epoll_fd), std::move(wake_fd)));
   if (!loop->add(loop->wake_fd_.get(), EPOLLIN, loop->wake_handler_.get())) {
-    error = std::string("epoll_ctl(eventfd): ") + std::strerror(errno);
-    return nullptr;
+    return base::Status::from_errno("epoll_ctl(eventfd)", errno);
   }
   return loop;
 }
 
-EventLoop::EventLoop(UniqueFd epoll_fd, UniqueFd wake_fd)
+EventLoop::EventLoop(base::UniqueFd epoll_fd, base::UniqueFd wake_fd)
     : epoll_fd_(std::move(epoll_fd)), wake_fd_(std::move(wake_fd)),
       wake_handler_(std::make_unique<WakeHandler>(*this)) {}
 

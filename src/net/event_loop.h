@@ -19,7 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace net {
 
@@ -37,8 +38,8 @@ class EventLoop {
   using Task = std::function<void()>;
   using TimerId = std::uint64_t;
 
-  // Null (with the reason in `error`) when the kernel refuses an epoll or eventfd descriptor.
-  static std::unique_ptr<EventLoop> create(std::string& error);
+  // An error when the kernel refuses an epoll or eventfd descriptor.
+  static base::Result<std::unique_ptr<EventLoop>> create();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -72,14 +73,14 @@ class EventLoop {
   };
   class WakeHandler;
 
-  EventLoop(UniqueFd epoll_fd, UniqueFd wake_fd);
+  EventLoop(base::UniqueFd epoll_fd, base::UniqueFd wake_fd);
   int next_timeout_ms() const noexcept;
   void run_due_timers();
   void run_posted_tasks();
   void run_deferred_tasks();
 
-  UniqueFd epoll_fd_;
-  UniqueFd wake_fd_;
+  base::UniqueFd epoll_fd_;
+  base::UniqueFd wake_fd_;
   std::unique_ptr<WakeHandler> wake_handler_;
   std::atomic<bool> stop_requested_{false};
   Clock::time_point now_ = Clock::now();

@@ -32,28 +32,24 @@ std::optional<SocketAddress> parse_address(std::string_view host, std::uint16_t 
   return std::nullopt;
 }
 
-UniqueFd listen_tcp(const SocketAddress& address, int backlog, std::string& error) {
+base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, int backlog) {
   const int family = address.storage.ss_family;
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  base::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return {};
+    return base::Status::from_errno("socket", errno);
   }
   const int on = 1;
   const int off = 0;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
-    error = std::string("setsockopt(SO_REUSEPORT): ") + std::strerror(errno);
-    return {};
+    return base::Status::from_errno("setsockopt(SO_REUSEPORT)", errno);
   }
   if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-    error = std::string("bind: ") + std::strerror(errno);
-    return {};
+    return base::Status::from_errno("bind", errno);
   }
   if (::listen(fd.get(), backlog) != 0) {
-    error = std::string("listen: ") + std::strerror(errno);
-    return {};
+    return base::Status::from_errno("listen", errno);
   }
   return fd;
 }

@@ -10,7 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "net/unique_fd.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace net {
 
@@ -22,8 +23,8 @@ struct SocketAddress {
 // IPv4 or IPv6 literal (brackets allowed around IPv6) plus port; nullopt when not numeric.
 std::optional<SocketAddress> parse_address(std::string_view host, std::uint16_t port) noexcept;
 
-// Invalid fd with the reason in `error` on failure. An IPv6 wildcard ("::") also accepts IPv4.
-UniqueFd listen_tcp(const SocketAddress& address, int backlog, std::string& error);
+// A non-blocking listening socket. An IPv6 wildcard ("::") also accepts IPv4.
+base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, int backlog);
 
 std::uint16_t bound_port(int fd) noexcept;
 

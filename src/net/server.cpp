@@ -12,7 +12,7 @@
 #include <list>
 
 #include "net/event_loop.h"
-#include "net/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace net {
 
@@ -25,7 +25,7 @@ constexpr std::size_t kKeepBufferBytes = 64 * 1024;
 constexpr auto kListenerPause = std::chrono::milliseconds(100);
 
 // Spare descriptor given up to accept-and-close a connection when the process is out of descriptors.
-UniqueFd make_spare_fd() { return UniqueFd(::eventfd(0, EFD_CLOEXEC)); }
+base::UniqueFd make_spare_fd() { return base::UniqueFd(::eventfd(0, EFD_CLOEXEC)); }
 
 std::chrono::milliseconds sweep_interval(const ServerOptions& o) {
   const auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout, o.linger_timeout});
@@ -36,7 +36,7 @@ std::chrono::milliseconds sweep_interval(const ServerOptions& o) {
 
 class Server::Worker {
  public:
-  Worker(Server& server, unsigned index, std::unique_ptr<EventLoop> loop, UniqueFd listener)
+  Worker(Server& server, unsigned index, std::unique_ptr<EventLoop> loop, base::UniqueFd listener)
       : server_(server), options_(server.options_), handler_(server.make_handler_(index)),
         loop_(std::move(loop)), listener_(std::move(listener)), listener_io_(*this), spare_fd_(make_spare_fd()) {}
 
@@ -45,13 +45,10 @@ class Server::Worker {
     connections_.clear();
   }
 
-  bool arm(std::string& error) {
-    if (!loop_->add(listener_.get(), EPOLLIN, &listener_io_)) {
-      error = "epoll_ctl(listener) failed";
-      return false;
-    }
+  base::Status arm() {
+    if (!loop_->add(listener_.get(), EPOLLIN, &listener_io_)) return base::Status::from_errno("epoll_ctl(listener)", errno);
     loop_->run_every(sweep_interval(options_), [this] { sweep(); });
-    return true;
+    return base::Status::ok();
   }
 
   void run() { loop_->run(); }
@@ -77,7 +74,7 @@ class Server::Worker {
 
  private:
   struct ConnectionIo final : IoHandler {
-    ConnectionIo(Worker& owner, UniqueFd socket, EventLoop::Clock::time_point now)
+    ConnectionIo(Worker& owner, base::UniqueFd socket, EventLoop::Clock::time_point now)
         : worker(owner), fd(std::move(socket)),
           conn(owner.options_.limits, *owner.handler_, owner.dates_), accepted_at(now), last_read(now),
           last_write(now) {}
@@ -187,7 +184,7 @@ class Server::Worker {
     }
 
     Worker& worker;
-    UniqueFd fd;
+    base::UniqueFd fd;
     http::Connection conn;
     EventLoop::Clock::time_point accepted_at;
     EventLoop::Clock::time_point last_read;
@@ -209,7 +206,7 @@ class Server::Worker {
 
   void accept_ready() {
     for (int i = 0; i < kAcceptsPerEvent && listener_; ++i) {
-      UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      base::UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (!socket) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
@@ -222,7 +219,7 @@ class Server::Worker {
       }
       if (server_.open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
         server_.rejected_.fetch_add(1, std::memory_order_relaxed);
-        continue;  // closed by UniqueFd
+        continue;  // closed by base::UniqueFd
       }
       const int on = 1;
       ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -250,7 +247,7 @@ class Server::Worker {
       last_fd_warning_ = now;
     }
     spare_fd_.reset();
-    UniqueFd doomed(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    base::UniqueFd doomed(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     doomed.reset();
     spare_fd_ = make_spare_fd();
     if (!spare_fd_ || !doomed.valid()) pause_listening();
@@ -343,9 +340,9 @@ class Server::Worker {
   std::unique_ptr<http::Handler> handler_;
   http::DateCache dates_;
   std::unique_ptr<EventLoop> loop_;
-  UniqueFd listener_;
+  base::UniqueFd listener_;
   ListenerIo listener_io_;
-  UniqueFd spare_fd_;
+  base::UniqueFd spare_fd_;
   std::list<std::unique_ptr<ConnectionIo>> connections_;
   bool draining_ = false;
   bool listener_paused_ = false;
@@ -355,7 +352,7 @@ class Server::Worker {
 // Turns the shutdown signals, read from a signalfd on loop 0, into on_signal, the delay and the drain.
 class Server::SignalWatcher final : public IoHandler {
  public:
-  SignalWatcher(Server& server, EventLoop& loop, UniqueFd fd) noexcept
+  SignalWatcher(Server& server, EventLoop& loop, base::UniqueFd fd) noexcept
       : server_(server), shutdown_(*server.options_.signal_shutdown), loop_(loop), fd_(std::move(fd)) {}
 
   bool arm() noexcept { return loop_.add(fd_.get(), EPOLLIN, this); }
@@ -398,7 +395,7 @@ class Server::SignalWatcher final : public IoHandler {
   Server& server_;
   const SignalShutdown& shutdown_;
   EventLoop& loop_;
-  UniqueFd fd_;
+  base::UniqueFd fd_;
   Phase phase_ = Phase::kServing;
   EventLoop::TimerId delay_timer_ = 0;
 };
@@ -411,18 +408,18 @@ Server::~Server() {
   join_threads();
 }
 
-bool Server::start(std::string& error) {
+base::Status Server::start() {
   SocketAddress address = options_.address;
   const unsigned threads = std::max(1u, options_.threads);
-  std::vector<std::pair<std::unique_ptr<EventLoop>, UniqueFd>> parts;
+  std::vector<std::pair<std::unique_ptr<EventLoop>, base::UniqueFd>> parts;
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = EventLoop::create(error);
-    if (!loop) return false;
-    UniqueFd listener = listen_tcp(address, SOMAXCONN, error);
-    if (!listener) return false;
+    auto loop = EventLoop::create();
+    if (!loop) return loop.status();
+    auto listener = listen_tcp(address, SOMAXCONN);
+    if (!listener) return listener.status();
     if (i == 0) {
       // With port 0 the kernel picks one; every further listener must share it.
-      port_ = bound_port(listener.get());
+      port_ = bound_port(listener->get());
       auto* storage = &address.storage;
       if (storage->ss_family == AF_INET) {
         reinterpret_cast<sockaddr_in*>(storage)->sin_port = htons(port_);
@@ -430,27 +427,21 @@ bool Server::start(std::string& error) {
         reinterpret_cast<sockaddr_in6*>(storage)->sin6_port = htons(port_);
       }
     }
-    parts.emplace_back(std::move(loop), std::move(listener));
+    parts.emplace_back(std::move(*loop), std::move(*listener));
   }
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i, std::move(parts[i].first), std::move(parts[i].second)));
-    if (!workers_.back()->arm(error)) return false;
+    if (base::Status armed = workers_.back()->arm(); !armed) return armed;
   }
   if (options_.signal_shutdown) {
-    UniqueFd fd(::signalfd(-1, &options_.signal_shutdown->signals, SFD_NONBLOCK | SFD_CLOEXEC));
-    if (!fd) {
-      error = std::string("signalfd: ") + std::strerror(errno);
-      return false;
-    }
+    base::UniqueFd fd(::signalfd(-1, &options_.signal_shutdown->signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!fd) return base::Status::from_errno("signalfd", errno);
     signal_watcher_ = std::make_unique<SignalWatcher>(*this, workers_.front()->loop(), std::move(fd));
-    if (!signal_watcher_->arm()) {
-      error = "epoll_ctl(signalfd) failed";
-      return false;
-    }
+    if (!signal_watcher_->arm()) return base::Status::from_errno("epoll_ctl(signalfd)", errno);
   }
   // Loop 0 is run by run() on the caller's thread.
   for (std::size_t i = 1; i < workers_.size(); ++i) threads_.emplace_back([w = workers_[i].get()] { w->run(); });
-  return true;
+  return base::Status::ok();
 }
 
 void Server::run() {

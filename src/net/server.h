@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/status.h"
 #include "http/connection.h"
 #include "http/handler.h"
 #include "net/listener.h"
@@ -73,8 +74,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds every listener and starts the threads of loops 1..threads-1; false with the reason in `error`.
-  bool start(std::string& error);
+  // Binds every listener and starts the threads of loops 1..threads-1.
+  base::Status start();
   std::uint16_t port() const noexcept { return port_; }
 
   // Runs loop 0 on the calling thread until the server has drained, then joins the other loops' threads.

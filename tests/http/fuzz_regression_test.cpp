@@ -130,7 +130,7 @@ TEST(FuzzRegression, AbsoluteFormRequestArrivingInPiecesIsAnswered) {
 TEST(FuzzRegression, DefaultEmptyBodyIsSerialisedAsContentLengthZero) {
   http::Response response;
   ASSERT_EQ(response.body.data(), nullptr);
-  net::Buffer out;
+  base::Buffer out;
   http::serialize_response(response, http::SerializeOptions{}, "Tue, 24 Nov 2026 00:00:00 GMT", out);
   const std::string_view text = out.readable();
   EXPECT_EQ(text.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << text;

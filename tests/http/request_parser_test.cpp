@@ -498,13 +498,5 @@ TEST(RequestParser, ErrorsWithinLimitsWinOverLaterLimitBreaches) {
   EXPECT_EQ(result.error_status, 400);
 }
 
-TEST(RequestParser, EqualsIgnoreCaseIsAsciiOnly) {
-  EXPECT_TRUE(equals_ignore_case("Content-Length", "content-LENGTH"));
-  EXPECT_TRUE(equals_ignore_case("", ""));
-  EXPECT_FALSE(equals_ignore_case("host", "hosts"));
-  EXPECT_FALSE(equals_ignore_case("[", "{"));  // differ by 0x20 but are not letters
-  EXPECT_FALSE(equals_ignore_case("\xc3\xa9", "\xc3\x89"));
-}
-
 }  // namespace
 }  // namespace http

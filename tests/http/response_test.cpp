@@ -9,7 +9,7 @@
 namespace {
 
 std::string serialize(const http::Response& r, http::SerializeOptions options = {}) {
-  net::Buffer out;
+  base::Buffer out;
   http::serialize_response(r, options, "Tue, 24 Nov 2026 01:42:33 GMT", out);
   return std::string(out.readable());
 }

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace metrics {
 namespace {
@@ -124,7 +124,7 @@ TEST(ProcessCollector, CountsDescriptorsAsTheyOpen) {
   const ProcessCollector collector;
   const std::optional<double> before = value_of(render(collector), "process_open_fds");
   ASSERT_TRUE(before.has_value());
-  std::vector<net::UniqueFd> extra;
+  std::vector<base::UniqueFd> extra;
   for (int i = 0; i < 3; ++i) {
     extra.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(extra.back().valid());

@@ -12,10 +12,9 @@ namespace {
 using namespace std::chrono_literals;
 
 std::unique_ptr<net::EventLoop> make_loop() {
-  std::string error;
-  auto loop = net::EventLoop::create(error);
-  EXPECT_TRUE(loop) << error;
-  return loop;
+  auto loop = net::EventLoop::create();
+  EXPECT_TRUE(loop) << loop.status().message();
+  return loop ? std::move(*loop) : nullptr;
 }
 
 TEST(EventLoopTest, TimersRunInDeadlineOrder) {

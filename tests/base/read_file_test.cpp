@@ -1,4 +1,4 @@
-#include "net/read_file.h"
+#include "base/read_file.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "support/temp_dir.h"
 
-namespace net {
+namespace base {
 namespace {
 
 std::string write_file(const test_support::TempDir& dir, const std::string& name, std::string_view contents) {
@@ -31,7 +31,9 @@ TEST(ReadWholeFile, ReadsAnEmptyFile) {
   const test_support::TempDir dir;
   const std::string path = write_file(dir, "empty", "");
   std::array<char, 8> buffer;
-  EXPECT_EQ(read_whole_file(path.c_str(), buffer), std::optional<std::size_t>(0));
+  const auto empty = read_whole_file(path.c_str(), buffer);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(*empty, 0u);
 }
 
 // A file that fills the buffer may have been cut off, so it is refused rather than half read.
@@ -40,15 +42,19 @@ TEST(ReadWholeFile, RefusesAFileThatFillsTheBuffer) {
   std::array<char, 8> buffer;
   EXPECT_FALSE(read_whole_file(write_file(dir, "exact", "12345678").c_str(), buffer));
   EXPECT_FALSE(read_whole_file(write_file(dir, "longer", "123456789").c_str(), buffer));
-  EXPECT_EQ(read_whole_file(write_file(dir, "fits", "1234567").c_str(), buffer), std::optional<std::size_t>(7));
+  const auto fits = read_whole_file(write_file(dir, "fits", "1234567").c_str(), buffer);
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(*fits, 7u);
 }
 
 TEST(ReadWholeFile, MissingFileOrDirectoryIsNullopt) {
   const test_support::TempDir dir;
   std::array<char, 64> buffer;
-  EXPECT_FALSE(read_whole_file((dir.path() / "absent").c_str(), buffer));
+  const auto absent = read_whole_file((dir.path() / "absent").c_str(), buffer);
+  EXPECT_FALSE(absent);
+  EXPECT_EQ(absent.status().error_number(), ENOENT);
   EXPECT_FALSE(read_whole_file(dir.path().c_str(), buffer));  // read(2) on a directory fails
 }
 
 }  // namespace
-}  // namespace net
+}  // namespace base

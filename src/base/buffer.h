@@ -9,7 +9,7 @@
 #include <span>
 #include <string_view>
 
-namespace net {
+namespace base {
 
 class Buffer {
  public:
@@ -70,4 +70,4 @@ class Buffer {
   std::size_t end_ = 0;
 };
 
-}  // namespace net
+}  // namespace base

@@ -1,4 +1,4 @@
-#include "net/buffer.h"
+#include "base/buffer.h"
 
 #include <gtest/gtest.h>
 
@@ -7,13 +7,13 @@
 namespace {
 
 TEST(BufferTest, StartsEmptyWithoutStorage) {
-  net::Buffer b;
+  base::Buffer b;
   EXPECT_TRUE(b.empty());
   EXPECT_EQ(b.capacity(), 0u);
 }
 
 TEST(BufferTest, AppendConsumeKeepsOrder) {
-  net::Buffer b;
+  base::Buffer b;
   b.append("hello ");
   b.append("world");
   EXPECT_EQ(b.readable(), "hello world");
@@ -24,7 +24,7 @@ TEST(BufferTest, AppendConsumeKeepsOrder) {
 }
 
 TEST(BufferTest, GrowsAndCompactsPreservingBytes) {
-  net::Buffer b;
+  base::Buffer b;
   std::string expected;
   for (int i = 0; i < 5000; ++i) {
     const std::string piece = std::to_string(i) + ",";
@@ -39,7 +39,7 @@ TEST(BufferTest, GrowsAndCompactsPreservingBytes) {
 }
 
 TEST(BufferTest, WritableCommitAppends) {
-  net::Buffer b;
+  base::Buffer b;
   b.append("ab");
   auto space = b.writable(10);
   ASSERT_GE(space.size(), 10u);
@@ -49,7 +49,7 @@ TEST(BufferTest, WritableCommitAppends) {
 }
 
 TEST(BufferTest, ShrinkReleasesLargeEmptyStorageOnly) {
-  net::Buffer b;
+  base::Buffer b;
   b.append(std::string(100000, 'x'));
   b.shrink_if_empty_and_larger_than(1024);
   EXPECT_GT(b.capacity(), 1024u) << "must not drop unread bytes";
