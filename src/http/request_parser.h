@@ -38,8 +38,37 @@ struct ParseResult {
   std::size_t consumed = 0;    // bytes of the head, including the blank line (kComplete only)
   int error_status = 0;        // 400, 414, 417, 431, 501 or 505 (kError only)
   std::string_view error_detail;  // static text saying what was wrong (kError only), for logs
+  // kError only: the request line was valid, so out.method, method_token, target, path, query and
+  // version_minor describe the refused request (its metric labels and access log line can name them).
+  bool request_line_parsed = false;
 };
 
+// One-shot: parses a buffer that holds a whole head (or all the bytes there will be). Re-reads from the
+// start on every call, so a caller receiving a head piecemeal must use RequestHeadParser instead.
 ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept;
+
+// Incremental: the same verdicts as parse_request_head() on the same bytes, for a head that arrives in
+// pieces. It keeps how far it has examined the bytes (as picohttpparser's last_len does), so the work over
+// every call for one head is O(its length) however it is split, and it refuses as soon as the bytes are
+// certain to be invalid: a first byte that cannot start a method, a malformed request line at its first bad
+// byte, a line over a limit once the limit is passed. It answers kIncomplete only while more bytes could
+// still change the verdict.
+class RequestHeadParser {
+ public:
+  explicit RequestHeadParser(const ParserLimits& limits) noexcept;
+
+  // `buffer` holds every byte received since reset(): the previous call's bytes, unchanged, plus any new
+  // ones (it may have moved in memory). Views in `out` point into `buffer`.
+  ParseResult parse(std::string_view buffer, RequestHead& out) noexcept;
+  void reset() noexcept;  // before the next head
+
+  // Bytes examined since reset(), counted once per look: what the O(n) guarantee is tested against.
+  std::size_t bytes_examined() const noexcept { return examined_; }
+
+ private:
+  const ParserLimits* limits_;
+  std::size_t examined_ = 0;
+  std::size_t scan_state_[6] = {};  // the implementation's resume points (private layout)
+};
 
 }  // namespace http
