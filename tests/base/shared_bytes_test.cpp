@@ -41,7 +41,7 @@ TEST(ByteBuilder, GrowthDoublesButStaysUnderTheCapacityLimit) {
   EXPECT_LE(builder.capacity(), 1000u);
   EXPECT_GT(builder.capacity(), first);
   builder.commit(builder.capacity() - builder.size());
-  ASSERT_TRUE(builder.reserve_more(500, 1000));  // doubling would pass the limit: stops at it
+  ASSERT_TRUE(builder.reserve_more(300, 1000));  // doubling would pass the limit: stops at it
   EXPECT_EQ(builder.capacity(), 1000u);
   builder.commit(builder.capacity() - builder.size());
   ASSERT_TRUE(builder.reserve_more(10, 1000));  // past the limit only by what is needed
