@@ -14,13 +14,14 @@
 #include "app/config.h"
 #include "app/healthcheck.h"
 #include "app/log.h"
+#include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 #include "net/listener.h"
-#include "net/server.h"
+#include "server/server.h"
 #include "store/bucket_store.h"
 
 namespace {
@@ -31,18 +32,19 @@ std::optional<std::string> lookup_env(std::string_view name) {
   return std::string(value);
 }
 
-net::ServerOptions server_options(const app::Config& config, const net::SocketAddress& address, unsigned threads) {
-  net::ServerOptions options;
+server::ServerOptions server_options(const app::Config& config, const net::SocketAddress& address, unsigned threads) {
+  server::ServerOptions options;
   options.address = address;
   options.threads = threads;
   options.max_connections = config.max_connections;
-  options.limits.parser.max_request_line = config.max_request_line;
-  options.limits.parser.max_head_bytes = config.max_header_bytes;
-  options.limits.max_body_bytes = config.max_body_bytes;
-  options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
-  options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
-  options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  options.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  http::ConnectionConfig& connection = options.connection;
+  connection.limits.parser.max_request_line = config.max_request_line;
+  connection.limits.parser.max_head_bytes = config.max_header_bytes;
+  connection.limits.max_body_bytes = config.max_body_bytes;
+  connection.timeouts.header = std::chrono::milliseconds(config.header_timeout_ms);
+  connection.timeouts.body = std::chrono::milliseconds(config.body_timeout_ms);
+  connection.timeouts.idle = std::chrono::milliseconds(config.idle_timeout_ms);
+  connection.timeouts.write = std::chrono::milliseconds(config.write_timeout_ms);
   return options;
 }
 
@@ -91,10 +93,11 @@ int main(int argc, char** argv) {
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
-  const app::ServiceContext context{store, request_metrics, registry, shutting_down, log, config.access_log};
+  app::RefusalMetrics refusals;
+  const app::ServiceContext context{store, request_metrics, refusals, registry, shutting_down, log, config.access_log};
 
-  net::ServerOptions options = server_options(config, *address, threads);
-  options.signal_shutdown = net::SignalShutdown{
+  server::ServerOptions options = server_options(config, *address, threads);
+  options.signal_shutdown = server::SignalShutdown{
       shutdown_signals, std::chrono::milliseconds(config.shutdown_delay_ms),
       std::chrono::milliseconds(config.shutdown_grace_ms), [&shutting_down, &log, &config](int signal_number) {
         // From here /readyz fails, so load balancers stop sending during the delay.
@@ -103,9 +106,12 @@ int main(int argc, char** argv) {
                                       {"delay_ms", static_cast<std::uint64_t>(config.shutdown_delay_ms)},
                                       {"grace_ms", static_cast<std::uint64_t>(config.shutdown_grace_ms)}});
       }};
-  net::Server server(
+  server::Server server(
       std::move(options),
-      [&context](unsigned loop_index) { return std::make_unique<app::StorageService>(context, loop_index); },
+      [&context](unsigned loop_index, server::ListenerKind kind, net::EventLoop&) {
+        return std::make_unique<app::StorageService>(
+            context, loop_index, kind == server::ListenerKind::kAdmin ? app::RouteSet::kAdmin : app::RouteSet::kAll);
+      },
       [&log](std::string_view event, int error_number) {
         log.warn(event, {{"errno", static_cast<std::int64_t>(error_number)}});
       });
@@ -126,7 +132,10 @@ int main(int argc, char** argv) {
   metrics::InfoGauge build_info("storage_api_build_info", "Build information; the value is always 1.",
                                 {{"version", STORAGE_API_VERSION}});
   metrics::ProcessCollector process;
+  refusals.set_accept_rejections(
+      [&server](std::size_t index) { return server.rejected(static_cast<server::Rejection>(index)); });
   registry.add(request_metrics);
+  registry.add(refusals);
   registry.add(connections_open);
   registry.add(connections_rejected);
   registry.add(buckets);

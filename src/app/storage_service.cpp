@@ -23,56 +23,66 @@ http::Response json(int status, std::string_view body) {
 
 }  // namespace
 
-StorageService::StorageService(const ServiceContext& context, std::size_t shard)
-    : context_(context), shard_(shard) {
+StorageService::StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes)
+    : context_(context), shard_(shard), routes_(routes) {
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 
-void StorageService::on_request_begin(const http::RequestHead&) { context_.request_metrics.request_started(shard_); }
+http::Route StorageService::route_of(std::string_view path) const noexcept {
+  const http::Route route = http::classify_route(path);
+  if (routes_ == RouteSet::kAll) return route;
+  const bool admin_route = route == http::Route::kMetrics || route == http::Route::kHealthz || route == http::Route::kReadyz;
+  if (route == http::Route::kUnmatched || admin_route == (routes_ == RouteSet::kAdmin)) return route;
+  return http::Route::kUnmatched;
+}
+
+std::uint32_t StorageService::on_request_begin(const http::RequestHead& head) {
+  context_.request_metrics.request_started(shard_);
+  return static_cast<std::uint32_t>(route_of(head.path));
+}
 
 void StorageService::on_request_end() { context_.request_metrics.request_ended(shard_); }
 
-bool StorageService::refuse_by_route(const http::RequestHead& head, const http::RouteMatch& match,
-                                     http::Response& response) {
-  if (match.route == http::Route::kUnmatched) {
+bool StorageService::refuse_by_route(const http::RequestHead& head, http::Route route, const http::RouteMatch& match,
+                                     http::Response& response) const {
+  if (route == http::Route::kUnmatched) {
     response = http::Response::error(404);
     return true;
   }
-  if (!http::route_allows(match.route, head.method)) {
+  if (!http::route_allows(route, head.method)) {
     response = http::Response::error(405);
-    response.allow = http::route_allow_header(match.route);
+    response.allow = http::route_allow_header(route);
     return true;
   }
-  if (match.route == http::Route::kBucket && match.bad_id) {
+  if (route == http::Route::kBucket && match.bad_id) {
     response = http::Response::error(400);
     return true;
   }
   return false;
 }
 
-bool StorageService::precheck(const http::RequestHead& head, http::Response& refusal) {
-  // Without a body, handle() follows at once and answers any routing error itself: routing here would only
-  // decode the id twice on the hot path.
-  if (!head.has_body()) return true;
+bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t body_bytes, http::Response& refusal) {
+  const http::Route route = route_of(head.path);
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
   // When the client waits for 100 Continue, a routing error is answered instead. With a body already on its
   // way it is answered after the body, which keeps the connection usable.
-  if (head.expect_continue && refuse_by_route(head, match, refusal)) return false;
-
-  if (head.method == http::Method::kPut && match.route == http::Route::kBucket && !match.bad_id &&
-      head.has_content_length && !context_.store.would_fit(static_cast<std::size_t>(head.content_length)) &&
-      !context_.store.get(match.id)) {
-    // A new bucket that cannot fit: refuse before receiving bytes that would be thrown away.
+  if (head.expect_continue && refuse_by_route(head, route, match, refusal)) return false;
+  if (head.method == http::Method::kPut && route == http::Route::kBucket && !match.bad_id && body_bytes > 0 &&
+      !context_.store.would_fit(static_cast<std::size_t>(body_bytes)) && !context_.store.get(match.id)) {
+    // A value the store cannot take: refuse before receiving bytes that would be thrown away.
     refusal = http::Response::error(507);
+    context_.refusals.count(RefusalReason::kStorageFull);
     return false;
   }
   return true;
 }
 
-void StorageService::handle(const http::RequestHead& head, std::string& body, http::Response& response) {
+void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& body, http::Response& response,
+                            http::Deferrer&) {
+  const http::Route route = route_of(head.path);
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
-  if (refuse_by_route(head, match, response)) return;
-  switch (match.route) {
+  if (refuse_by_route(head, route, match, response)) return;
+  switch (route) {
     case http::Route::kBucket:
       handle_bucket(head, match, body, response);
       return;
@@ -95,8 +105,8 @@ void StorageService::handle(const http::RequestHead& head, std::string& body, ht
   response = http::Response::error(404);
 }
 
-void StorageService::handle_bucket(const http::RequestHead& head, const http::RouteMatch& match, std::string& body,
-                                   http::Response& response) {
+void StorageService::handle_bucket(const http::RequestHead& head, const http::RouteMatch& match,
+                                   base::ByteBuilder& body, http::Response& response) {
   switch (head.method) {
     case http::Method::kGet:
     case http::Method::kHead: {
@@ -106,13 +116,14 @@ void StorageService::handle_bucket(const http::RequestHead& head, const http::Ro
         return;
       }
       response.content_type = http::kOctetStreamContentType;
-      response.body = *blob;
-      response.body_owner = std::move(blob);
+      response.body_owner = base::SharedBytes::copy_of(*blob);
+      response.body = response.body_owner.view();
       return;
     }
     case http::Method::kPut:
-      if (context_.store.put(match.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
+      if (context_.store.put(match.id, std::string(body.view())) == store::BucketStore::PutResult::kCapacityExceeded) {
         response = http::Response::error(507);
+        context_.refusals.count(RefusalReason::kStorageFull);
       }
       return;
     case http::Method::kDelete:
@@ -126,19 +137,24 @@ void StorageService::handle_bucket(const http::RequestHead& head, const http::Ro
   }
 }
 
-void StorageService::on_response(const http::RequestHead* head, int status, std::chrono::nanoseconds elapsed) {
-  const std::size_t path = head ? static_cast<std::size_t>(http::classify_route(head->path))
-                                : RequestMetrics::kUnparsedPath;
-  const http::Method method = head ? head->method : http::Method::kUnknown;
-  const double seconds = std::chrono::duration<double>(elapsed).count();
-  context_.request_metrics.observe(shard_, method, path, status, seconds);
+void StorageService::on_response(const http::ResponseRecord& record) {
+  std::size_t path = RequestMetrics::kUnparsedPath;
+  if (record.tag != http::kNoTag) {
+    path = record.tag;
+  } else if (record.request_line_parsed) {
+    path = static_cast<std::size_t>(route_of(record.path));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
+  context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
+  context_.refusals.count(record.refusal);
 
   if (context_.access_log && context_.log.enabled(LogLevel::kInfo)) {
-    const std::string_view target = head ? head->target.substr(0, kLoggedTargetBytes) : std::string_view();
-    context_.log.info("request", {{"method", head ? head->method_token : std::string_view("-")},
-                                  {"target", target},
+    const std::string_view method = record.method_token.empty() ? std::string_view("-") : record.method_token;
+    context_.log.info("request", {{"method", method},
+                                  {"target", record.target.substr(0, kLoggedTargetBytes)},
                                   {"route", RequestMetrics::path_label(path)},
-                                  {"status", static_cast<std::int64_t>(status)},
+                                  {"status", static_cast<std::int64_t>(record.status)},
                                   {"duration_seconds", seconds}});
   }
 }

@@ -46,7 +46,7 @@ bool ChunkedDecoder::count_size_line_byte() noexcept { return ++line_bytes_ <= m
 
 bool ChunkedDecoder::count_trailer_byte() noexcept { return ++trailer_bytes_ <= max_trailer_bytes_; }
 
-ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string& body) {
+ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& sink) {
   if (state_ == State::kDone) return Result{Status::kDone, 0, 0};
   if (state_ == State::kError) return Result{Status::kError, 0, error_status_};
 
@@ -104,6 +104,9 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string&
         break;
       case State::kSizeLf:
         if (c != '\n') return fail(400, consumed());
+        if (chunk_remaining_ != 0) {
+          if (const int refusal = sink.reserve(chunk_remaining_); refusal != 0) return fail(refusal, consumed() + 1);
+        }
         state_ = chunk_remaining_ == 0 ? State::kTrailerLineStart : State::kData;
         line_bytes_ = 0;
         size_digits_ = 0;
@@ -111,7 +114,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string&
       case State::kData: {
         const std::size_t available = static_cast<std::size_t>(end - p);
         const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, available));
-        body.append(p, take);
+        sink.append(std::string_view(p, take));
         body_bytes_ += take;
         chunk_remaining_ -= take;
         p += take;
@@ -170,6 +173,23 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string&
     ++p;
   }
   return Result{Status::kNeedMore, consumed(), 0};
+}
+
+namespace {
+class StringSink final : public BodySink {
+ public:
+  explicit StringSink(std::string& body) noexcept : body_(body) {}
+  int reserve(std::uint64_t) noexcept override { return 0; }
+  void append(std::string_view bytes) noexcept override { body_.append(bytes); }
+
+ private:
+  std::string& body_;
+};
+}  // namespace
+
+ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string& body) {
+  StringSink sink(body);
+  return feed(input, sink);
 }
 
 }  // namespace http

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/body_sink.h"
+
 namespace http {
 
 class ChunkedDecoder {
@@ -29,6 +31,8 @@ class ChunkedDecoder {
   explicit ChunkedDecoder(std::size_t max_body_bytes, std::size_t max_line_bytes = 4096,
                           std::size_t max_trailer_bytes = 8192) noexcept;
 
+  Result feed(std::string_view input, BodySink& sink);
+  // Convenience for tests: appends to a string, accepting every chunk.
   Result feed(std::string_view input, std::string& body);
   void reset() noexcept;  // ready for the next message, limits kept
 

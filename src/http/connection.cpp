@@ -1,258 +1,238 @@
+// Connection: socket events, deadlines and the directive. Request handling is in connection_requests.cpp.
 #include "http/connection.h"
 
 #include <algorithm>
-#include <ctime>
+#include <new>
+
+#include "http/pending_slot.h"
 
 namespace http {
 
 namespace {
-// Reserving the announced length up front saves reallocations, but only up to a bound: a client may
-// announce a large body and never send it.
-constexpr std::size_t kMaxBodyReserve = 1u << 20;
+// A 503 that needs no allocation: queued when serving a request ran out of memory.
+constexpr std::string_view kOutOfMemoryResponse =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 32\r\nContent-Type: application/json\r\n"
+    "Retry-After: 1\r\nConnection: close\r\n\r\n{\"error\": \"service unavailable\"}";
+static_assert(std::string_view("{\"error\": \"service unavailable\"}").size() == 32);
 }  // namespace
 
-Connection::Connection(const ConnectionLimits& limits, Handler& handler, DateCache& dates) noexcept
-    : limits_(limits), handler_(handler), dates_(dates) {}
+Connection::Connection(const ConnectionConfig& config, Handler& handler, const DateCache& dates,
+                       Clock::time_point opened) noexcept
+    : config_(config),
+      handler_(handler),
+      dates_(dates),
+      input_(config.accounts.buffers),
+      output_(config.accounts.buffers),
+      parser_(config.limits.parser),
+      head_copy_(config.accounts.buffers),
+      body_(config.accounts.bodies),
+      opened_(opened),
+      last_activity_(opened) {}
 
 Connection::~Connection() {
+  if (pending_) pending_->connection = nullptr;
   if (request_active_) handler_.on_request_end();
 }
 
-Connection::Phase Connection::phase() const noexcept {
-  if (closing_) return Phase::kClosing;
-  if (state_ != State::kHead) return Phase::kBody;
-  return input_.empty() ? Phase::kIdle : Phase::kHead;
+void Connection::on_received(std::string_view bytes) noexcept { fresh_ = bytes; }
+
+std::span<char> Connection::direct_input() noexcept {
+  // Only a large remainder is worth a read of its own; small ones arrive with the next read anyway.
+  constexpr std::uint64_t kDirectFrom = 4096;
+  if (state_ != State::kBody || closing_ || !input_.empty() || !fresh_.empty() || body_remaining_ < kDirectFrom) {
+    return {};
+  }
+  const std::span<char> spare = body_.spare();
+  return spare.first(static_cast<std::size_t>(std::min<std::uint64_t>(spare.size(), body_remaining_)));
 }
 
-void Connection::process(Clock::time_point now) {
-  if (closing_) {
-    input_.consume(input_.size());
+void Connection::on_received_direct(std::size_t n) noexcept {
+  body_.commit(n);
+  body_remaining_ -= n;
+  body_received_ += n;
+  direct_bytes_ += n;
+}
+
+void Connection::on_peer_closed() noexcept { peer_closed_ = true; }
+
+void Connection::on_written(std::size_t n) noexcept {
+  output_.consume(n);
+  write_blocked_ = false;
+  write_block_noted_ = false;
+  wrote_ = true;
+}
+
+void Connection::on_write_blocked() noexcept { write_blocked_ = true; }
+
+void Connection::begin_drain() noexcept { draining_ = true; }
+
+void Connection::note_progress(Clock::time_point now) noexcept {
+  if (!fresh_.empty() || direct_bytes_ > 0) {
+    last_activity_ = now;
+    if (state_ == State::kBody || state_ == State::kChunkedBody) last_body_progress_ = now;
+  }
+  if (wrote_) {
+    last_activity_ = now;
+    wrote_ = false;
+  }
+  if (write_blocked_ && !write_block_noted_) {
+    write_blocked_since_ = now;
+    write_block_noted_ = true;
+  }
+}
+
+Connection::Directive Connection::advance(Clock::time_point now) noexcept {
+  note_progress(now);
+  if (state_ == State::kLingering) {
+    fresh_ = {};  // a refused client's bytes are drained, never read
+    direct_bytes_ = 0;
+    return directive(now);
+  }
+  try {
+    process(now);
+  } catch (const std::bad_alloc&) {
+    fail_allocation();
+  }
+  direct_bytes_ = 0;
+  if (!stash_unread_input()) refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
+  if (draining_ && state_ == State::kHead && !request_clock_running_ && input_.empty()) closing_ = true;
+  expire_deadlines(now);
+  return directive(now);
+}
+
+// Bytes of fresh_ that were not consumed are copied into the connection's own buffer before the owner
+// reuses its read buffer. False when the buffer budget refuses them.
+bool Connection::stash_unread_input() noexcept {
+  const std::string_view rest = fresh_;
+  fresh_ = {};
+  if (rest.empty() || closing_) return true;
+  return input_.append(rest);
+}
+
+// A request that ran out of memory is answered 503 with a response that needs none, and the connection
+// closes: its framing state can no longer be trusted.
+void Connection::fail_allocation() noexcept {
+  discard_input();
+  body_.clear();
+  if (request_active_) {
+    ResponseRecord record;
+    record.status = 503;
+    record.refusal = Refusal::kAllocationFailed;
+    record.started = request_started_;
+    handler_.on_response(record);
+    end_request();
+  }
+  if (!output_.append(kOutOfMemoryResponse)) abort_ = true;
+  closing_ = true;
+  refused_ = true;
+  state_ = State::kHead;
+}
+
+bool Connection::output_has_room() const noexcept {
+  return output_.owned_bytes() < config_.limits.output_high_watermark &&
+         output_.shared_slices() < config_.limits.max_queued_slices;
+}
+
+void Connection::expire_deadlines(Clock::time_point now) noexcept {
+  const ConnectionTimeouts& t = config_.timeouts;
+  if (!output_.empty() && write_blocked_ && now - write_blocked_since_ >= t.write) {
+    abort_ = true;
     return;
   }
-  while (!closing_ && output_.size() < limits_.output_high_watermark && step(now)) {
-  }
-  if (peer_closed_ && !closing_ && output_.size() < limits_.output_high_watermark) {
-    // Nothing complete is left and nothing more will come: a partial request is abandoned unanswered.
-    closing_ = true;
-    input_.consume(input_.size());
-    if (request_active_) {
-      request_active_ = false;
-      handler_.on_request_end();
-    }
-  }
-}
-
-void Connection::on_peer_closed(Clock::time_point now) {
-  peer_closed_ = true;
-  process(now);
-}
-
-void Connection::on_timeout() {
-  switch (phase()) {
-    case Phase::kHead:
-      refuse(408, false);
-      break;
-    case Phase::kBody:
-      refuse(408, true);
-      break;
-    case Phase::kIdle:
-      closing_ = true;
-      break;
-    case Phase::kClosing:
-      break;
-  }
-}
-
-void Connection::begin_drain() {
-  draining_ = true;
-  if (phase() == Phase::kIdle) closing_ = true;
-}
-
-bool Connection::step(Clock::time_point now) {
   switch (state_) {
-    case State::kHead: {
-      if (input_.empty()) return false;
-      if (!request_clock_running_) {
-        request_start_ = std::max(now, request_start_);
-        request_clock_running_ = true;
+    case State::kLingering:
+    case State::kAwaitingHandler:
+      return;
+    case State::kHead:
+      if (closing_) return;
+      if (request_clock_running_) {
+        if (now - request_started_ >= t.header) refuse(408, Refusal::kHeadTimeout, false);
+      } else if (output_.empty()) {
+        // A connection that never sent a byte gets the head deadline: opening connections and sending
+        // nothing must not hold them for a whole idle period.
+        const auto allowed = any_request_ ? t.idle : std::min(t.header, t.idle);
+        if (now - last_activity_ >= allowed) closing_ = true;
       }
-      skip_leading_empty_lines();
-      if (!head_may_be_decided()) return false;
-      const ParseResult result = parse_request_head(input_.readable(), limits_.parser, head_);
-      if (result.status == ParseStatus::kError) {
-        refuse(result.error_status, false);
-        return false;
-      }
-      if (result.status == ParseStatus::kIncomplete) return false;  // unreachable: see head_may_be_decided()
-      return on_head_parsed(result.consumed);
-    }
-    case State::kBody: {
-      if (input_.empty()) return false;
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(input_.size(), body_remaining_));
-      body_.append(input_.readable().substr(0, take));
-      input_.consume(take);
-      body_remaining_ -= take;
-      if (body_remaining_ > 0) return false;
-      dispatch();
-      return true;
-    }
+      return;
+    case State::kBody:
+    case State::kChunkedBody:
+      if (now >= next_deadline()) refuse(408, Refusal::kBodyTimeout, true);
+      return;
+  }
+}
+
+Connection::Clock::time_point Connection::next_deadline() const noexcept {
+  const ConnectionTimeouts& t = config_.timeouts;
+  Clock::time_point deadline = Clock::time_point::max();
+  if (!output_.empty() && write_blocked_ && write_block_noted_) deadline = write_blocked_since_ + t.write;
+  switch (state_) {
+    case State::kLingering:
+      return std::min(deadline, linger_until_);
+    case State::kAwaitingHandler:
+      return deadline;
+    case State::kHead:
+      if (closing_) return deadline;
+      if (request_clock_running_) return std::min(deadline, request_started_ + t.header);
+      if (!output_.empty()) return deadline;
+      return std::min(deadline, last_activity_ + (any_request_ ? t.idle : std::min(t.header, t.idle)));
+    case State::kBody:
     case State::kChunkedBody: {
-      if (input_.empty()) return false;
-      const ChunkedDecoder::Result result = chunked_->feed(input_.readable(), body_);
-      input_.consume(result.consumed);
-      if (result.status == ChunkedDecoder::Status::kError) {
-        refuse(result.error_status, true);
-        return false;
+      Clock::time_point body_deadline = last_body_progress_ + t.body;
+      if (t.body_min_rate != 0) {
+        // mod_reqtimeout's MinRate: after the grace, every body_min_rate bytes buy one more second.
+        const auto earned = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(body_received_) / static_cast<double>(t.body_min_rate)));
+        body_deadline = std::min(body_deadline, body_started_ + t.body + earned);
       }
-      if (result.status == ChunkedDecoder::Status::kNeedMore) return false;
-      dispatch();
-      return true;
+      return std::min(deadline, body_deadline);
     }
   }
-  return false;
+  return deadline;
 }
 
-// RFC 9112 2.2: empty lines before a request line are ignored. Dropping them here means a blank line seen
-// later always ends (or breaks) a head, which head_may_be_decided() relies on.
-void Connection::skip_leading_empty_lines() noexcept {
-  std::size_t skipped = 0;
-  const std::string_view in = input_.readable();
-  while (skipped + 1 < in.size() && in[skipped] == '\r' && in[skipped + 1] == '\n') skipped += 2;
-  if (skipped == 0) return;
-  input_.consume(skipped);
-  head_scanned_ = 0;
-  head_first_newline_ = SIZE_MAX;
-}
-
-// The parser starts over on every call, so calling it on each read of a head trickled in byte by byte would
-// cost O(n^2). It is called only once the parse must decide: a blank line (the end of a head, or a broken
-// one) has arrived, or a size limit is passed. The search resumes where the last one stopped. Both
-// conditions stay true as more bytes arrive, and the parser answers a decided prefix as it answers the
-// whole, so a head split across reads gets the same answer as the head in one read.
-bool Connection::head_may_be_decided() noexcept {
-  const std::string_view in = input_.readable();
-  for (std::size_t newline = in.find('\n', head_scanned_); newline != std::string_view::npos;
-       newline = in.find('\n', newline + 1)) {
-    head_first_newline_ = std::min(head_first_newline_, newline);
-    if ((newline + 1 < in.size() && in[newline + 1] == '\n') ||
-        (newline + 2 < in.size() && in[newline + 1] == '\r' && in[newline + 2] == '\n')) {
-      return true;
+Connection::Directive Connection::directive(Clock::time_point now) noexcept {
+  Directive d;
+  d.write = !output_.empty();
+  if (abort_) {
+    d.action = SocketAction::kAbort;
+    d.write = false;
+    return d;
+  }
+  if (state_ == State::kLingering) {
+    if (peer_closed_ || now >= linger_until_) {
+      d.action = SocketAction::kClose;
+      return d;
     }
+    d.read = true;
+    d.deadline = linger_until_;
+    return d;
   }
-  // A blank line may straddle this read and the next: look at the last two bytes again next time.
-  head_scanned_ = std::max(head_scanned_, in.size() >= 2 ? in.size() - 2 : 0);
-  const std::size_t line_limit = limits_.parser.max_request_line;
-  return in.size() > limits_.parser.max_head_bytes || (in.size() > line_limit && head_first_newline_ >= line_limit);
-}
-
-bool Connection::on_head_parsed(std::size_t head_bytes) {
-  request_active_ = true;
-  head_bytes_in_input_ = head_bytes;
-  handler_.on_request_begin(head_);
-
-  if (head_.method == Method::kUnknown) {
-    refuse(501, true);
-    return false;
-  }
-  const bool announces_body = head_.has_content_length || head_.chunked;
-  if (!announces_body && (head_.method == Method::kPut || head_.method == Method::kPost ||
-                          head_.method == Method::kPatch)) {
-    refuse(411, true);
-    return false;
-  }
-  if (head_.has_content_length && head_.content_length > limits_.max_body_bytes) {
-    refuse(413, true);
-    return false;
-  }
-
-  Response early;
-  if (!handler_.precheck(head_, early)) {
-    // Refusing before the body is read leaves its bytes on the wire: they cannot be trusted as a next request.
-    if (head_.has_body()) {
-      early.close = true;
-      refused_ = true;
+  if (closing_ && output_.empty()) {
+    // A clean close (the client asked for it, or shutdown) has nothing unread to protect the last response
+    // from; only a refusal needs the half-close and drain.
+    if (refused_ && !peer_closed_) {
+      state_ = State::kLingering;
+      linger_until_ = now + config_.timeouts.linger;
+      d.action = SocketAction::kShutdownWrite;
+      d.read = true;
+      d.deadline = linger_until_;
+      return d;
     }
-    finish_request(early, true);
-    if (closing_) input_.consume(input_.size());
-    return !closing_;
+    d.action = SocketAction::kClose;
+    return d;
   }
-
-  if (!head_.has_body()) {
-    dispatch();
-    return true;
+  if (peer_closed_ && output_.empty() && state_ != State::kAwaitingHandler) {
+    d.action = SocketAction::kClose;  // nothing more will come and nothing is left to say
+    return d;
   }
-  if (head_.expect_continue && head_.version_minor >= 1) output_.append(kContinueResponse);
-  keep_head_bytes(head_bytes);
-  if (head_.chunked) {
-    if (chunked_) {
-      chunked_->reset();
-    } else {
-      chunked_.emplace(limits_.max_body_bytes);
-    }
-    state_ = State::kChunkedBody;
-  } else {
-    body_remaining_ = head_.content_length;
-    body_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(head_.content_length, kMaxBodyReserve)));
-    state_ = State::kBody;
+  // Level-triggered readiness: asking for input that will not be read would wake the loop forever.
+  d.read = !closing_ && !peer_closed_ && state_ != State::kAwaitingHandler && output_has_room();
+  d.deadline = next_deadline();
+  if (output_.empty()) {
+    input_.shrink_if_empty_and_larger_than(config_.limits.keep_buffer_bytes);
+    output_.shrink_if_empty(config_.limits.keep_buffer_bytes);
   }
-  return true;
-}
-
-// The head's views point into input_, which moves while the body arrives: keep a private copy of the head
-// bytes and re-point the views at it. Only requests with a body pay for this.
-void Connection::keep_head_bytes(std::size_t head_bytes) {
-  head_storage_.assign(input_.readable().substr(0, head_bytes));
-  input_.consume(head_bytes);
-  head_bytes_in_input_ = 0;
-  [[maybe_unused]] const ParseResult again = parse_request_head(head_storage_, limits_.parser, head_);
-}
-
-void Connection::dispatch() {
-  Response response;
-  handler_.handle(head_, body_, response);
-  finish_request(response, true);
-}
-
-void Connection::refuse(int status, bool head_known) {
-  refused_ = true;
-  Response response = Response::error(status);
-  response.close = true;
-  finish_request(response, head_known);
-  input_.consume(input_.size());
-}
-
-void Connection::finish_request(const Response& response, bool head_known) {
-  const bool close = response.close || draining_ || !head_known || !head_.keep_alive;
-  SerializeOptions options;
-  options.head_request = head_known && head_.method == Method::kHead;
-  options.close = close;
-  options.keep_alive_header = !close && head_known && head_.version_minor == 0;
-  serialize_response(response, options, dates_.get(std::time(nullptr)), output_);
-
-  const Clock::time_point finished = Clock::now();
-  handler_.on_response(head_known ? &head_ : nullptr, response.status,
-                       request_clock_running_ ? finished - request_start_ : Clock::duration::zero());
-  if (request_active_) {
-    request_active_ = false;
-    handler_.on_request_end();
-  }
-  if (close) closing_ = true;
-  reset_for_next_request(finished);
-}
-
-void Connection::reset_for_next_request(Clock::time_point finished) {
-  if (head_bytes_in_input_ > 0) {
-    input_.consume(std::min(head_bytes_in_input_, input_.size()));
-    head_bytes_in_input_ = 0;
-  }
-  body_.clear();
-  body_remaining_ = 0;
-  head_scanned_ = 0;
-  head_first_newline_ = SIZE_MAX;
-  state_ = State::kHead;
-  // A pipelined request already waiting was "received" no earlier than this response finished.
-  request_clock_running_ = false;
-  request_start_ = finished;
+  return d;
 }
 
 }  // namespace http

@@ -377,6 +377,16 @@ ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limi
   return HeadParser(buffer, limits, out).parse();
 }
 
+// Placeholder until the incremental parser lands: re-parses the whole buffer, counting what it looks at.
+RequestHeadParser::RequestHeadParser(const ParserLimits& limits) noexcept : limits_(&limits) {}
+
+ParseResult RequestHeadParser::parse(std::string_view buffer, RequestHead& out) noexcept {
+  examined_ += buffer.size();
+  return parse_request_head(buffer, *limits_, out);
+}
+
+void RequestHeadParser::reset() noexcept { examined_ = 0; }
+
 std::string_view RequestHead::header(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < header_count; ++i) {
     if (base::equals_ignore_case(headers[i].name, name)) return headers[i].value;

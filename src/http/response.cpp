@@ -116,27 +116,37 @@ constexpr std::size_t kFixedHeadBytes = 256;
 
 }  // namespace
 
-void serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
-                        base::Buffer& out) {
+bool serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
+                        OutputQueue& out) noexcept {
   const std::string_view reason = reason_phrase(response.status);
-  const bool send_body = !options.head_request;
+  const bool send_body = !options.head_request && !response.body.empty();
+  const bool share_body = send_body && response.body_owner && response.body.size() >= kShareBodiesFrom;
   const std::size_t head_bound =
       kFixedHeadBytes + reason.size() + date.size() + response.content_type.size() + response.allow.size();
-  std::span<char> space = out.writable(head_bound + (send_body ? response.body.size() : 0));
+  const std::size_t copied_body = send_body && !share_body ? response.body.size() : 0;
+  // Both are made sure of before anything is queued: a head without its body would break the framing.
+  if (share_body && !out.reserve_shared_slice()) return false;
+  std::span<char> space = out.writable(head_bound + copied_body);
+  if (space.empty()) return false;
 
   HeadWriter w(space.data());
   w << "HTTP/1.1 " << static_cast<std::size_t>(response.status) << " " << reason << "\r\nDate: " << date
     << "\r\nContent-Length: " << response.body.size() << "\r\n";
   if (!response.content_type.empty()) w << "Content-Type: " << response.content_type << "\r\n";
   if (!response.allow.empty()) w << "Allow: " << response.allow << "\r\n";
+  if (response.retry_after_seconds != 0) {
+    w << "Retry-After: " << static_cast<std::size_t>(response.retry_after_seconds) << "\r\n";
+  }
   if (options.close) {
     w << "Connection: close\r\n";
   } else if (options.keep_alive_header) {
     w << "Connection: keep-alive\r\n";
   }
   w << "\r\n";
-  if (send_body) w << response.body;
+  if (copied_body != 0) w << response.body;
   out.commit(static_cast<std::size_t>(w.end() - space.data()));
+  if (share_body) out.append_reserved_shared(response.body_owner, response.body);
+  return true;
 }
 
 }  // namespace http

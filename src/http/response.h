@@ -1,16 +1,17 @@
 #pragma once
 // Response: what a handler answers, and its serialisation into HTTP/1.1 bytes.
 //
-// A Response only points at its body; `body_owner` keeps stored bytes alive when the body is a bucket's
-// value, so answering a GET copies the bytes once, into the connection's output buffer. Every serialised
-// response carries Date and Content-Length (for HEAD the length of the body it omits), Connection: close
-// when the connection will close, and Connection: keep-alive when an HTTP/1.0 client asked to keep it.
+// A Response only points at its body. When `body_owner` holds the body's bytes (a stored value), a large
+// body is queued as a slice of those bytes and sent from them, never copied; smaller ones are copied next
+// to the head, which is cheaper than a second iovec. Every serialised response carries Date and
+// Content-Length (for HEAD the length of the body it omits), Connection: close when the connection will
+// close, Connection: keep-alive when an HTTP/1.0 client asked to keep it, and Retry-After when set.
+#include <cstdint>
 #include <ctime>
-#include <memory>
-#include <string>
 #include <string_view>
 
-#include "base/buffer.h"
+#include "base/shared_bytes.h"
+#include "http/output_queue.h"
 
 namespace http {
 
@@ -21,8 +22,9 @@ struct Response {
   int status = 200;
   std::string_view content_type;  // no Content-Type header when empty
   std::string_view body;
-  std::shared_ptr<const std::string> body_owner;
+  base::SharedBytes body_owner;  // when set, `body` lies within its bytes
   std::string_view allow;  // Allow header (405) when not empty
+  std::uint32_t retry_after_seconds = 0;  // Retry-After header (503) when not 0
   bool close = false;      // the handler wants the connection closed after this response
 
   // A JSON error in the old service's shape: {"error": "not found"}.
@@ -32,10 +34,13 @@ struct Response {
 std::string_view reason_phrase(int status) noexcept;
 std::string_view error_body(int status) noexcept;  // {"error": "<reason in lower case>"}
 
-// The IMF-fixdate for the Date header, formatted at most once per second.
+// The IMF-fixdate for the Date header, formatted at most once per second. The owner of the clock (the
+// server) updates it; connections only read it.
 class DateCache {
  public:
   std::string_view get(std::time_t now) noexcept;
+  void update(std::time_t now) noexcept { (void)get(now); }
+  std::string_view current() const noexcept { return {text_, length_}; }
 
  private:
   std::time_t cached_second_ = -1;
@@ -49,8 +54,13 @@ struct SerializeOptions {
   bool keep_alive_header = false; // add Connection: keep-alive (HTTP/1.0 persistent connection)
 };
 
-void serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
-                        base::Buffer& out);
+// Bodies from a body_owner at least this large are queued as shared slices instead of copied.
+inline constexpr std::size_t kShareBodiesFrom = 16 * 1024;
+
+// Appends the response to `out`; false (nothing appended) when the output's account or the allocator
+// refuses the bytes.
+[[nodiscard]] bool serialize_response(const Response& response, const SerializeOptions& options,
+                                      std::string_view date, OutputQueue& out) noexcept;
 
 // "HTTP/1.1 100 Continue\r\n\r\n"
 inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -6,6 +6,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <time.h>
 
 namespace net {
 
@@ -100,6 +102,23 @@ int EventLoop::next_timeout_ms() const noexcept {
   return static_cast<int>(std::min<decltype(ms)>(ms, 60'000));
 }
 
+void EventLoop::run_guarded(Task& task) noexcept {
+  try {
+    task();
+  } catch (const std::exception& error) {
+    if (error_sink_) error_sink_(error.what());
+  } catch (...) {
+    if (error_sink_) error_sink_("unknown exception");
+  }
+}
+
+void EventLoop::update_clocks() noexcept {
+  now_ = Clock::now();
+  timespec wall{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &wall);
+  wall_seconds_ = wall.tv_sec;
+}
+
 void EventLoop::run_due_timers() {
   const auto now = Clock::now();
   while (!timer_heap_.empty() && timer_heap_.front().due <= now) {
@@ -111,13 +130,13 @@ void EventLoop::run_due_timers() {
     if (it->second.period == Clock::duration::zero()) {
       Task task = std::move(it->second.task);
       timer_tasks_.erase(it);
-      task();
+      run_guarded(task);
     } else {
       timer_heap_.push_back(Timer{now + it->second.period, timer.id});
       std::push_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>());
       // Copy: the task may cancel its own timer, which destroys the stored function.
       Task task = it->second.task;
-      task();
+      run_guarded(task);
     }
   }
 }
@@ -128,14 +147,14 @@ void EventLoop::run_posted_tasks() {
     std::lock_guard lock(posted_mutex_);
     tasks.swap(posted_);
   }
-  for (Task& task : tasks) task();
+  for (Task& task : tasks) run_guarded(task);
 }
 
 void EventLoop::run_deferred_tasks() {
   while (!deferred_.empty()) {
     std::vector<Task> tasks;
     tasks.swap(deferred_);
-    for (Task& task : tasks) task();
+    for (Task& task : tasks) run_guarded(task);
   }
 }
 
@@ -144,7 +163,7 @@ void EventLoop::run() {
   std::array<epoll_event, kMaxEvents> events;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     const int n = ::epoll_wait(epoll_fd_.get(), events.data(), kMaxEvents, next_timeout_ms());
-    now_ = Clock::now();
+    update_clocks();
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) static_cast<IoHandler*>(events[i].data.ptr)->on_io(events[i].events);
     run_deferred_tasks();

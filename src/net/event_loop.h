@@ -7,15 +7,20 @@
 // wakes the loop through an eventfd. Handlers may unregister and destroy themselves inside on_io(); an
 // object that may still have an event pending in the current batch must be destroyed through defer(),
 // which runs after the batch.
+//
+// Failure policy: no exception escapes run(). A timer, posted or deferred task that throws is reported
+// to the error sink and the loop goes on; IoHandler::on_io is noexcept, so handlers catch their own.
 #include <sys/epoll.h>
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -60,6 +65,11 @@ class EventLoop {
 
   // Time taken when epoll_wait last returned: cheap, and the same for every event of one batch.
   Clock::time_point now() const noexcept { return now_; }
+  // The wall clock's second at the same moment (for Date headers).
+  std::time_t wall_seconds() const noexcept { return wall_seconds_; }
+
+  // Where exceptions thrown by timers and tasks are reported (default: ignored).
+  void set_error_sink(std::function<void(std::string_view what)> sink) { error_sink_ = std::move(sink); }
 
  private:
   struct Timer {
@@ -78,12 +88,16 @@ class EventLoop {
   void run_due_timers();
   void run_posted_tasks();
   void run_deferred_tasks();
+  void run_guarded(Task& task) noexcept;
+  void update_clocks() noexcept;
 
   base::UniqueFd epoll_fd_;
   base::UniqueFd wake_fd_;
   std::unique_ptr<WakeHandler> wake_handler_;
   std::atomic<bool> stop_requested_{false};
   Clock::time_point now_ = Clock::now();
+  std::time_t wall_seconds_ = std::time(nullptr);
+  std::function<void(std::string_view)> error_sink_;
 
   std::vector<Timer> timer_heap_;
   std::unordered_map<TimerId, TimerTask> timer_tasks_;

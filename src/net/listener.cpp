@@ -32,7 +32,7 @@ std::optional<SocketAddress> parse_address(std::string_view host, std::uint16_t 
   return std::nullopt;
 }
 
-base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, int backlog) {
+base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, const ListenOptions& options) {
   const int family = address.storage.ss_family;
   base::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
@@ -45,13 +45,36 @@ base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, int backlo
     return base::Status::from_errno("setsockopt(SO_REUSEPORT)", errno);
   }
   if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  if (options.socket_buffer_bytes > 0) {
+    const int bytes = options.socket_buffer_bytes;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0 ||
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0) {
+      return base::Status::from_errno("setsockopt(SO_SNDBUF/SO_RCVBUF)", errno);
+    }
+  }
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     return base::Status::from_errno("bind", errno);
   }
-  if (::listen(fd.get(), backlog) != 0) {
+  if (::listen(fd.get(), options.backlog) != 0) {
     return base::Status::from_errno("listen", errno);
   }
   return fd;
+}
+
+SocketAddress ipv4_wildcard(std::uint16_t port) noexcept {
+  SocketAddress address;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+  v4->sin_family = AF_INET;
+  v4->sin_port = htons(port);
+  v4->sin_addr.s_addr = htonl(INADDR_ANY);
+  address.length = sizeof(sockaddr_in);
+  return address;
+}
+
+bool is_ipv6_wildcard(const SocketAddress& address) noexcept {
+  if (address.storage.ss_family != AF_INET6) return false;
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
+  return IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr);
 }
 
 std::uint16_t bound_port(int fd) noexcept {

@@ -23,8 +23,19 @@ struct SocketAddress {
 // IPv4 or IPv6 literal (brackets allowed around IPv6) plus port; nullopt when not numeric.
 std::optional<SocketAddress> parse_address(std::string_view host, std::uint16_t port) noexcept;
 
+struct ListenOptions {
+  int backlog = SOMAXCONN;
+  // SO_SNDBUF and SO_RCVBUF for every accepted socket (inherited from the listener, set before listen()
+  // so the receive window is scaled for it); 0 leaves the kernel's autotuning.
+  int socket_buffer_bytes = 0;
+};
+
 // A non-blocking listening socket. An IPv6 wildcard ("::") also accepts IPv4.
-base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, int backlog);
+base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, const ListenOptions& options);
+
+// The IPv4 wildcard on the same port: where "::" falls back to on a host without IPv6.
+SocketAddress ipv4_wildcard(std::uint16_t port) noexcept;
+bool is_ipv6_wildcard(const SocketAddress& address) noexcept;
 
 std::uint16_t bound_port(int fd) noexcept;
 

@@ -27,22 +27,47 @@ class StorageServiceTest : public ::testing::Test {
     return parsed;
   }
 
+  struct NoDeferral final : http::Deferrer {
+    http::PendingResponse defer() override {
+      ADD_FAILURE() << "the storage service answers at once";
+      return {};
+    }
+  };
+
+  static base::ByteBuilder bytes(std::string_view text) {
+    base::ByteBuilder body;
+    EXPECT_TRUE(body.reserve_more(text.size()));
+    body.append(text);
+    return body;
+  }
+
+  void handle(app::StorageService& service, const http::RequestHead& head, base::ByteBuilder& body,
+              http::Response& response) {
+    NoDeferral deferrer;
+    service.handle(head, body, response, deferrer);
+  }
+
   // The full handler sequence for a request whose body is already complete.
-  http::Response call(const std::string& raw, std::string body = {}) {
+  http::Response call(const std::string& raw, std::string_view body_text = {}, app::StorageService* service = nullptr) {
+    app::StorageService& s = service ? *service : service_;
     ParsedHead parsed = parse(raw);
     http::Response response;
-    service_.on_request_begin(parsed.head);
-    if (service_.precheck(parsed.head, response)) service_.handle(parsed.head, body, response);
-    service_.on_request_end();
+    base::ByteBuilder body = bytes(body_text);
+    s.on_request_begin(parsed.head);
+    if (!parsed.head.has_body() || s.admit_body(parsed.head, body_text.size(), response)) {
+      handle(s, parsed.head, body, response);
+    }
+    s.on_request_end();
     return response;
   }
 
   store::BucketStore store_{1000};
   app::RequestMetrics metrics_{{0.001, 0.01}, 1};
+  app::RefusalMetrics refusals_;
   metrics::Registry registry_;
   std::atomic<bool> shutting_down_{false};
   app::Logger log_{app::LogLevel::kError};
-  app::ServiceContext context_{store_, metrics_, registry_, shutting_down_, log_, false};
+  app::ServiceContext context_{store_, metrics_, refusals_, registry_, shutting_down_, log_, false};
   app::StorageService service_{context_, 0};
 };
 
@@ -63,13 +88,13 @@ TEST_F(StorageServiceTest, InterleavedRequestsOfTwoConnectionsKeepTheirOwnRoutes
   ParsedHead put = parse("PUT /api/buckets/first HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n");
   http::Response put_response;
   service_.on_request_begin(put.head);
-  ASSERT_TRUE(service_.precheck(put.head, put_response));
+  ASSERT_TRUE(service_.admit_body(put.head, 2, put_response));
 
   EXPECT_EQ(call("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
   EXPECT_EQ(call("GET /api/buckets/other%20id HTTP/1.1\r\nHost: a\r\n\r\n").status, 404);
 
-  std::string body = "ok";
-  service_.handle(put.head, body, put_response);
+  base::ByteBuilder body = bytes("ok");
+  handle(service_, put.head, body, put_response);
   service_.on_request_end();
   EXPECT_EQ(put_response.status, 200);
   ASSERT_TRUE(store_.get("first"));
@@ -80,22 +105,23 @@ TEST_F(StorageServiceTest, InterleavedRequestsOfTwoConnectionsKeepTheirOwnRoutes
 TEST_F(StorageServiceTest, NewBucketThatCannotFitIsRefusedBeforeItsBody) {
   ParsedHead put = parse("PUT /api/buckets/huge HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n");
   http::Response refusal;
-  EXPECT_FALSE(service_.precheck(put.head, refusal));
+  EXPECT_FALSE(service_.admit_body(put.head, 1001, refusal));
   EXPECT_EQ(refusal.status, 507);
+  EXPECT_EQ(refusals_.value(app::RefusalReason::kStorageFull), 1u);
 }
 
 TEST_F(StorageServiceTest, RoutingErrorsWithABodyWaitForTheBodyUnlessContinueIsExpected) {
   ParsedHead post = parse("POST /api/buckets/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n");
   http::Response response;
-  EXPECT_TRUE(service_.precheck(post.head, response)) << "reading 2 bytes keeps the connection usable";
-  std::string body = "xx";
-  service_.handle(post.head, body, response);
+  EXPECT_TRUE(service_.admit_body(post.head, 2, response)) << "reading 2 bytes keeps the connection usable";
+  base::ByteBuilder body = bytes("xx");
+  handle(service_, post.head, body, response);
   EXPECT_EQ(response.status, 405);
   EXPECT_EQ(response.allow, "GET, HEAD, PUT, DELETE");
 
   ParsedHead expect = parse("POST /api/buckets/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   http::Response early;
-  EXPECT_FALSE(service_.precheck(expect.head, early));
+  EXPECT_FALSE(service_.admit_body(expect.head, 2, early));
   EXPECT_EQ(early.status, 405);
 }
 
@@ -108,8 +134,17 @@ TEST_F(StorageServiceTest, ReadinessFollowsShutdown) {
 
 TEST_F(StorageServiceTest, ResponsesAreCountedByRouteTemplate) {
   ParsedHead get = parse("GET /api/buckets/secret-id HTTP/1.1\r\nHost: a\r\n\r\n");
-  service_.on_response(&get.head, 404, std::chrono::microseconds(20));
-  service_.on_response(nullptr, 400, std::chrono::microseconds(5));
+  http::ResponseRecord found;
+  found.status = 404;
+  found.method = get.head.method;
+  found.path = get.head.path;
+  found.request_line_parsed = true;
+  found.started = std::chrono::steady_clock::now();
+  service_.on_response(found);
+  http::ResponseRecord unparsed;
+  unparsed.status = 400;
+  unparsed.started = std::chrono::steady_clock::now();
+  service_.on_response(unparsed);
   std::string text;
   registry_.render(text);
   EXPECT_NE(text.find(R"(http_request_duration_seconds_count{method="GET",path="/api/buckets/{id}",status="404"} 1)"),
@@ -117,6 +152,18 @@ TEST_F(StorageServiceTest, ResponsesAreCountedByRouteTemplate) {
   EXPECT_NE(text.find(R"(http_request_duration_seconds_count{method="other",path="unparsed",status="400"} 1)"),
             std::string::npos) << text;
   EXPECT_EQ(text.find("secret-id"), std::string::npos);
+}
+
+TEST_F(StorageServiceTest, AnAdminListenerServesOnlyTheOperationalRoutesAndTheDataListenerOnlyBuckets) {
+  app::StorageService data(context_, 0, app::RouteSet::kData);
+  app::StorageService admin(context_, 0, app::RouteSet::kAdmin);
+  EXPECT_EQ(call("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", {}, &data).status, 404);
+  EXPECT_EQ(call("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", {}, &data).status, 404);
+  EXPECT_EQ(call("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", "v", &data).status, 200);
+  EXPECT_EQ(call("GET /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n", {}, &admin).status, 404);
+  EXPECT_EQ(call("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", {}, &admin).status, 200);
+  EXPECT_EQ(call("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n", {}, &admin).status, 200);
+  EXPECT_EQ(call("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", {}, &admin).status, 200);
 }
 
 }  // namespace

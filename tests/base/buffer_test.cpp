@@ -14,8 +14,8 @@ TEST(BufferTest, StartsEmptyWithoutStorage) {
 
 TEST(BufferTest, AppendConsumeKeepsOrder) {
   base::Buffer b;
-  b.append("hello ");
-  b.append("world");
+  ASSERT_TRUE(b.append("hello "));
+  ASSERT_TRUE(b.append("world"));
   EXPECT_EQ(b.readable(), "hello world");
   b.consume(6);
   EXPECT_EQ(b.readable(), "world");
@@ -28,7 +28,7 @@ TEST(BufferTest, GrowsAndCompactsPreservingBytes) {
   std::string expected;
   for (int i = 0; i < 5000; ++i) {
     const std::string piece = std::to_string(i) + ",";
-    b.append(piece);
+    ASSERT_TRUE(b.append(piece));
     expected += piece;
     if (i % 3 == 0) {
       b.consume(2);
@@ -40,7 +40,7 @@ TEST(BufferTest, GrowsAndCompactsPreservingBytes) {
 
 TEST(BufferTest, WritableCommitAppends) {
   base::Buffer b;
-  b.append("ab");
+  ASSERT_TRUE(b.append("ab"));
   auto space = b.writable(10);
   ASSERT_GE(space.size(), 10u);
   space[0] = 'c';
@@ -50,12 +50,44 @@ TEST(BufferTest, WritableCommitAppends) {
 
 TEST(BufferTest, ShrinkReleasesLargeEmptyStorageOnly) {
   base::Buffer b;
-  b.append(std::string(100000, 'x'));
+  ASSERT_TRUE(b.append(std::string(100000, 'x')));
   b.shrink_if_empty_and_larger_than(1024);
   EXPECT_GT(b.capacity(), 1024u) << "must not drop unread bytes";
   b.consume(b.size());
   b.shrink_if_empty_and_larger_than(1024);
   EXPECT_EQ(b.capacity(), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(BufferTest, GrowthIsChargedAndRefusedPastTheAccountLimit) {
+  base::MemoryAccount account(16 * 1024);
+  {
+    base::Buffer b(&account);
+    ASSERT_TRUE(b.append(std::string(5000, 'x')));
+    EXPECT_EQ(account.used(), b.capacity());
+    EXPECT_FALSE(b.append(std::string(12000, 'y'))) << "would need 32 KiB of a 16 KiB budget";
+    EXPECT_EQ(b.readable(), std::string(5000, 'x')) << "a refused append changes nothing";
+    EXPECT_TRUE(b.writable(20000).empty());
+    b.consume(b.size());
+    b.shrink_if_empty_and_larger_than(0);
+    EXPECT_EQ(account.used(), 0u);
+    ASSERT_TRUE(b.append("again"));
+  }
+  EXPECT_EQ(account.used(), 0u) << "destruction releases the charge";
+}
+
+TEST(BufferTest, MovesKeepBytesAndCharge) {
+  base::MemoryAccount account(1 << 20);
+  base::Buffer a(&account);
+  ASSERT_TRUE(a.append("payload"));
+  const std::size_t charged = account.used();
+  base::Buffer b = std::move(a);
+  EXPECT_EQ(b.readable(), "payload");
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(account.used(), charged);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The connection state machine without sockets: bytes in, responses out, handler calls in order.
+// The connection state machine without sockets: bytes in, responses out, handler calls in order, and the
+// directive that tells the socket owner what to do.
 #include "http/connection.h"
 
 #include <gtest/gtest.h>
@@ -6,93 +7,50 @@
 #include <string>
 #include <vector>
 
+#include "http/connection_driver.h"
+
 namespace {
 
-using Clock = http::Connection::Clock;
-
-// Records every call; answers GET with the path as body, PUT by storing the body.
-class RecordingHandler final : public http::Handler {
- public:
-  void on_request_begin(const http::RequestHead&) override { ++begun; }
-  bool precheck(const http::RequestHead& head, http::Response& refusal) override {
-    ++prechecked;
-    if (head.path == "/refuse") {
-      refusal = http::Response::error(404);
-      return false;
-    }
-    return true;
-  }
-  void handle(const http::RequestHead& head, std::string& body, http::Response& response) override {
-    handled.push_back(std::string(http::method_name(head.method)) + " " + std::string(head.path) + " " + body);
-    scratch = std::string(head.path);
-    response.body = scratch;
-    response.content_type = "text/plain";
-  }
-  void on_request_end() override { ++ended; }
-  void on_response(const http::RequestHead* head, int status, std::chrono::nanoseconds) override {
-    statuses.push_back(status);
-    if (!head) ++unparsed;
-  }
-
-  int begun = 0;
-  int prechecked = 0;
-  int ended = 0;
-  int unparsed = 0;
-  std::vector<std::string> handled;
-  std::vector<int> statuses;
-  std::string scratch;
-};
+using namespace std::chrono_literals;
+using http::SocketAction;
+using http_test::count;
+using http_test::Driver;
+using http_test::RecordingHandler;
 
 class ConnectionTest : public ::testing::Test {
  protected:
-  static http::ConnectionLimits small_limits() {
-    http::ConnectionLimits limits;
-    limits.max_body_bytes = 100;
-    return limits;
-  }
-
-  void feed(std::string_view bytes) {
-    conn_.input().append(bytes);
-    conn_.process(Clock::now());
-  }
-  std::string take_output() {
-    std::string out(conn_.output().readable());
-    conn_.output().consume(out.size());
-    return out;
-  }
-  static int count(const std::string& text, std::string_view needle) {
-    int n = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-    return n;
-  }
-
-  http::ConnectionLimits limits_ = small_limits();
+  http::ConnectionConfig config_ = http_test::small_config();
   RecordingHandler handler_;
-  http::DateCache dates_;
-  http::Connection conn_{limits_, handler_, dates_};
+  Driver d_{config_, handler_};
 };
 
 TEST_F(ConnectionTest, AnswersASimpleRequestAndStaysOpen) {
-  feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = take_output();
+  d_.deliver("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(d_.last.write);
+  const std::string out = d_.write();
   EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
   EXPECT_NE(out.find("Content-Length: 2\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"), std::string::npos) << "the owner's clock";
   EXPECT_TRUE(out.ends_with("\r\n\r\n/a"));
-  EXPECT_FALSE(conn_.should_close());
-  EXPECT_EQ(conn_.phase(), http::Connection::Phase::kIdle);
+  EXPECT_EQ(d_.last.action, SocketAction::kKeep);
+  EXPECT_TRUE(d_.last.read);
+  EXPECT_FALSE(d_.last.write);
   EXPECT_EQ(handler_.begun, 1);
   EXPECT_EQ(handler_.ended, 1);
+  ASSERT_EQ(handler_.records.size(), 1u);
+  EXPECT_EQ(handler_.records[0].tag, 7u) << "on_request_begin's tag comes back";
+  EXPECT_EQ(handler_.records[0].path, "/a");
 }
 
 TEST_F(ConnectionTest, PipelinedRequestsAreAnsweredInOrderWithBodies) {
-  feed("PUT /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-       "GET /two HTTP/1.1\r\nHost: x\r\n\r\n"
-       "PUT /three HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
+  d_.deliver("PUT /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+             "GET /two HTTP/1.1\r\nHost: x\r\n\r\n"
+             "PUT /three HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
   ASSERT_EQ(handler_.handled.size(), 3u);
   EXPECT_EQ(handler_.handled[0], "PUT /one abc");
   EXPECT_EQ(handler_.handled[1], "GET /two ");
   EXPECT_EQ(handler_.handled[2], "PUT /three xy");
-  const std::string out = take_output();
+  const std::string out = d_.write();
   EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 3);
   EXPECT_LT(out.find("/one"), out.find("/two"));
   EXPECT_LT(out.find("/two"), out.find("/three"));
@@ -105,196 +63,187 @@ TEST_F(ConnectionTest, EveryByteSplitGivesTheSameResult) {
       "GET /two HTTP/1.1\r\nHost: x\r\n\r\n";
   for (std::size_t split = 0; split <= stream.size(); ++split) {
     RecordingHandler handler;
-    http::Connection conn(limits_, handler, dates_);
-    conn.input().append(std::string_view(stream).substr(0, split));
-    conn.process(Clock::now());
-    conn.input().append(std::string_view(stream).substr(split));
-    conn.process(Clock::now());
+    Driver d(config_, handler);
+    d.deliver(std::string_view(stream).substr(0, split));
+    d.deliver(std::string_view(stream).substr(split));
     ASSERT_EQ(handler.handled.size(), 3u) << "split at " << split;
     EXPECT_EQ(handler.handled[0], "PUT /one abc");
     EXPECT_EQ(handler.handled[1], "PUT /c xyz");
     EXPECT_EQ(handler.handled[2], "GET /two ");
-    EXPECT_FALSE(conn.should_close());
+    EXPECT_EQ(d.last.action, SocketAction::kKeep);
   }
 }
 
 TEST_F(ConnectionTest, LeadingEmptyLinesAreIgnoredEvenWhenSplit) {
-  feed("\r\n\r");
-  EXPECT_TRUE(conn_.output().empty());
-  feed("\nGET /a HTTP/1.1\r\nHo");
-  feed("st: x\r\n\r\n");
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  d_.deliver("\r\n\r");
+  EXPECT_FALSE(d_.last.write);
+  d_.deliver("\nGET /a HTTP/1.1\r\nHo");
+  d_.deliver("st: x\r\n\r\n");
+  EXPECT_EQ(d_.write().rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   ASSERT_EQ(handler_.handled.size(), 1u);
   EXPECT_EQ(handler_.handled[0], "GET /a ");
 }
 
-TEST_F(ConnectionTest, ParseErrorIsAnsweredAndCloses) {
-  feed("GET /a HTTP/1.1\r\nHost : x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = take_output();
+TEST_F(ConnectionTest, ParseErrorIsAnsweredThenHalfClosedAndDrained) {
+  d_.deliver("GET /a HTTP/1.1\r\nHost : x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = d_.write();
   EXPECT_EQ(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
   EXPECT_EQ(count(out, "HTTP/1.1"), 1) << "nothing after a refused head may be answered";
-  EXPECT_TRUE(conn_.should_close());
   EXPECT_TRUE(handler_.handled.empty());
-  EXPECT_EQ(handler_.unparsed, 1);
+  ASSERT_EQ(handler_.records.size(), 1u);
+  EXPECT_EQ(handler_.records[0].refusal, http::Refusal::kMalformed);
+  // The client may still be sending: half-close, keep reading (and dropping) until EOF or the deadline.
+  EXPECT_EQ(d_.last.action, SocketAction::kShutdownWrite);
+  EXPECT_TRUE(d_.last.read);
+  d_.deliver("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_FALSE(d_.last.write) << "lingering input is discarded";
+  EXPECT_EQ(d_.last.action, SocketAction::kKeep);
+  EXPECT_EQ(d_.pass(499ms).action, SocketAction::kKeep);
+  EXPECT_EQ(d_.pass(1ms).action, SocketAction::kClose);
+}
+
+TEST_F(ConnectionTest, LingeringEndsAtTheClientsEof) {
+  d_.deliver("GARBAGE\r\n\r\n");
+  d_.write();
+  ASSERT_EQ(d_.last.action, SocketAction::kShutdownWrite);
+  EXPECT_EQ(d_.close_input().action, SocketAction::kClose);
+}
+
+TEST_F(ConnectionTest, ACleanCloseDoesNotLinger) {
+  d_.deliver("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_FALSE(d_.last.read);
+  d_.write();
+  EXPECT_EQ(d_.last.action, SocketAction::kClose) << "the client asked to close: nothing left to drain";
 }
 
 TEST_F(ConnectionTest, OversizedBodyIsRefusedFromItsLength) {
-  feed("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 413 ", 0), 0u);
-  EXPECT_TRUE(conn_.should_close());
-  EXPECT_EQ(handler_.prechecked, 0);
+  d_.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
+  EXPECT_EQ(d_.write().rfind("HTTP/1.1 413 ", 0), 0u);
+  EXPECT_EQ(d_.last.action, SocketAction::kShutdownWrite) << "the 413'd body may still be arriving";
+  EXPECT_TRUE(handler_.admitted.empty());
   EXPECT_EQ(handler_.begun, handler_.ended);
+  EXPECT_EQ(handler_.records.at(0).refusal, http::Refusal::kBodyTooLarge);
 }
 
-TEST_F(ConnectionTest, PutWithoutLengthIs411) {
-  feed("PUT /a HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 411 ", 0), 0u);
+TEST_F(ConnectionTest, PutWithoutLengthHasAnEmptyBody) {
+  // RFC 9112 6.3: neither Content-Length nor Transfer-Encoding means a zero-length body.
+  d_.deliver("PUT /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(handler_.handled.size(), 2u);
+  EXPECT_EQ(handler_.handled[0], "PUT /a ");
+  EXPECT_EQ(count(d_.write(), "HTTP/1.1 200 OK"), 2);
+  EXPECT_EQ(d_.last.action, SocketAction::kKeep);
 }
 
-TEST_F(ConnectionTest, UnknownMethodIs501) {
-  feed("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 501 ", 0), 0u);
-  EXPECT_TRUE(conn_.should_close());
+TEST_F(ConnectionTest, UnknownMethodIs501AndLabelledWithIt) {
+  d_.deliver("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(d_.write().rfind("HTTP/1.1 501 ", 0), 0u);
+  ASSERT_EQ(handler_.records.size(), 1u);
+  EXPECT_EQ(handler_.records[0].method_token, "BREW");
+  EXPECT_EQ(handler_.records[0].path, "/pot");
+  EXPECT_TRUE(handler_.records[0].request_line_parsed);
 }
 
-TEST_F(ConnectionTest, PrecheckRefusalWithoutBodyKeepsTheConnection) {
-  feed("GET /refuse HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = take_output();
+TEST_F(ConnectionTest, AdmissionRefusalClosesWithoutReadingTheBody) {
+  d_.deliver("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = d_.write();
   EXPECT_EQ(out.rfind("HTTP/1.1 404 ", 0), 0u);
-  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos);
-  EXPECT_FALSE(conn_.should_close());
-}
-
-TEST_F(ConnectionTest, PrecheckRefusalWithBodyClosesWithoutReadingIt) {
-  feed("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = take_output();
   EXPECT_EQ(count(out, "HTTP/1.1"), 1);
-  EXPECT_TRUE(conn_.should_close());
+  EXPECT_EQ(d_.last.action, SocketAction::kShutdownWrite);
   EXPECT_TRUE(handler_.handled.empty());
+  EXPECT_EQ(handler_.admitted, std::vector<std::uint64_t>{40});
 }
 
 TEST_F(ConnectionTest, ExpectContinueSendsInterimResponseBeforeBody) {
-  feed("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
-  EXPECT_EQ(take_output(), "HTTP/1.1 100 Continue\r\n\r\n");
-  EXPECT_EQ(conn_.phase(), http::Connection::Phase::kBody);
-  feed("hi");
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 200 OK", 0), 0u);
+  d_.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(d_.write(), "HTTP/1.1 100 Continue\r\n\r\n");
+  d_.deliver("hi");
+  EXPECT_EQ(d_.write().rfind("HTTP/1.1 200 OK", 0), 0u);
   ASSERT_EQ(handler_.handled.size(), 1u);
   EXPECT_EQ(handler_.handled[0], "PUT /a hi");
 }
 
 TEST_F(ConnectionTest, HeadResponseOmitsBodyButKeepsLength) {
-  feed("HEAD /abc HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = take_output();
+  d_.deliver("HEAD /abc HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = d_.write();
   EXPECT_NE(out.find("Content-Length: 4\r\n"), std::string::npos);
   EXPECT_TRUE(out.ends_with("\r\n\r\n"));
 }
 
 TEST_F(ConnectionTest, Http10ClosesByDefaultAndKeepsAliveOnRequest) {
-  feed("GET /a HTTP/1.0\r\n\r\n");
-  EXPECT_NE(take_output().find("Connection: close\r\n"), std::string::npos);
-  EXPECT_TRUE(conn_.should_close());
+  d_.deliver("GET /a HTTP/1.0\r\n\r\n");
+  EXPECT_NE(d_.write().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(d_.last.action, SocketAction::kClose);
 
   RecordingHandler handler;
-  http::Connection keep(limits_, handler, dates_);
-  keep.input().append("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-  keep.process(Clock::now());
-  EXPECT_NE(keep.output().readable().find("Connection: keep-alive\r\n"), std::string::npos);
-  EXPECT_FALSE(keep.should_close());
-}
-
-TEST_F(ConnectionTest, OnlyARefusalAsksForAGracefulClose) {
-  feed("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  EXPECT_TRUE(conn_.should_close());
-  EXPECT_FALSE(conn_.close_may_leave_unread_input()) << "the client asked to close: nothing left to drain";
-
-  RecordingHandler handler;
-  http::Connection refused(limits_, handler, dates_);
-  refused.input().append("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n");
-  refused.process(Clock::now());
-  EXPECT_TRUE(refused.should_close());
-  EXPECT_TRUE(refused.close_may_leave_unread_input()) << "the 413'd body may still be arriving";
-}
-
-TEST_F(ConnectionTest, TimeoutInHeadAnswers408) {
-  feed("GET /a HTTP/1.1\r\nHo");
-  EXPECT_EQ(conn_.phase(), http::Connection::Phase::kHead);
-  conn_.on_timeout();
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 408 ", 0), 0u);
-  EXPECT_TRUE(conn_.should_close());
-}
-
-TEST_F(ConnectionTest, TimeoutInBodyAnswers408AndEndsTheRequest) {
-  feed("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
-  EXPECT_EQ(conn_.phase(), http::Connection::Phase::kBody);
-  conn_.on_timeout();
-  EXPECT_EQ(take_output().rfind("HTTP/1.1 408 ", 0), 0u);
-  EXPECT_EQ(handler_.begun, 1);
-  EXPECT_EQ(handler_.ended, 1);
-  EXPECT_TRUE(handler_.handled.empty());
-}
-
-TEST_F(ConnectionTest, TimeoutWhenIdleClosesSilently) {
-  conn_.on_timeout();
-  EXPECT_TRUE(conn_.output().empty());
-  EXPECT_TRUE(conn_.should_close());
+  Driver keep(config_, handler);
+  keep.deliver("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_NE(keep.write().find("Connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_EQ(keep.last.action, SocketAction::kKeep);
 }
 
 TEST_F(ConnectionTest, PeerCloseAnswersCompleteRequestsAndAbandonsPartialOnes) {
-  conn_.input().append("GET /done HTTP/1.1\r\nHost: x\r\n\r\nPUT /partial HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
-  conn_.on_peer_closed(Clock::now());
-  EXPECT_EQ(count(take_output(), "HTTP/1.1 200"), 1);
-  EXPECT_TRUE(conn_.should_close());
+  d_.deliver("GET /done HTTP/1.1\r\nHost: x\r\n\r\nPUT /partial HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
+  d_.close_input();
+  EXPECT_FALSE(d_.last.read) << "nothing more will come";
+  EXPECT_EQ(count(d_.write(), "HTTP/1.1 200"), 1);
+  EXPECT_EQ(d_.last.action, SocketAction::kClose) << "closed as soon as the last byte is written";
   EXPECT_EQ(handler_.begun, 2);
   EXPECT_EQ(handler_.ended, 2);
 }
 
-TEST_F(ConnectionTest, DrainClosesIdleAtOnceAndBusyAfterTheResponse) {
-  conn_.begin_drain();
-  EXPECT_TRUE(conn_.should_close());
-
-  RecordingHandler handler;
-  http::Connection busy(limits_, handler, dates_);
-  busy.input().append("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n");
-  busy.process(Clock::now());
-  busy.begin_drain();
-  EXPECT_FALSE(busy.should_close());
-  busy.input().append("ok");
-  busy.process(Clock::now());
-  EXPECT_NE(busy.output().readable().find("Connection: close\r\n"), std::string::npos);
-  EXPECT_TRUE(busy.should_close());
+TEST_F(ConnectionTest, HalfClosedPipelinedClientIsClosedOnceItsOutputDrains) {
+  // printf '<3 pipelined GETs>' | nc: the EOF arrives with the requests; the answers take many writes.
+  d_.deliver("GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  d_.close_input();
+  std::string out;
+  while (d_.last.action == SocketAction::kKeep && d_.last.write) out += d_.write(10000);
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 3);
+  EXPECT_EQ(out.size(), 3 * (64 * 1024 + out.find("\r\n\r\n") + 4));
+  EXPECT_EQ(d_.last.action, SocketAction::kClose);
 }
 
-TEST_F(ConnectionTest, OutputWatermarkPausesPipelinedParsing) {
-  limits_.output_high_watermark = 64;
+TEST_F(ConnectionTest, DrainClosesIdleAtOnceAndBusyAfterTheResponse) {
+  d_.conn.begin_drain();
+  EXPECT_EQ(d_.advance().action, SocketAction::kClose);
+
   RecordingHandler handler;
-  http::Connection conn(limits_, handler, dates_);
-  std::string many;
-  for (int i = 0; i < 10; ++i) many += "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
-  conn.input().append(many);
-  conn.process(Clock::now());
-  EXPECT_EQ(handler.handled.size(), 1u) << "one response already exceeds the watermark";
-  EXPECT_FALSE(conn.wants_input());
-  while (handler.handled.size() < 10) {
-    conn.output().consume(conn.output().size());
-    conn.process(Clock::now());
-  }
-  EXPECT_EQ(handler.handled.size(), 10u);
+  Driver busy(config_, handler);
+  busy.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n");
+  busy.conn.begin_drain();
+  EXPECT_EQ(busy.advance().action, SocketAction::kKeep);
+  busy.deliver("ok");
+  EXPECT_NE(busy.write().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(busy.last.action, SocketAction::kClose);
 }
 
 TEST_F(ConnectionTest, DestroyingMidRequestEndsIt) {
+  RecordingHandler handler;
   {
-    RecordingHandler handler;
-    {
-      http::Connection conn(limits_, handler, dates_);
-      conn.input().append("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n");
-      conn.process(Clock::now());
-      EXPECT_EQ(handler.begun, 1);
-      EXPECT_EQ(handler.ended, 0);
-    }
-    EXPECT_EQ(handler.ended, 1);
+    Driver d(config_, handler);
+    d.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n");
+    EXPECT_EQ(handler.begun, 1);
+    EXPECT_EQ(handler.ended, 0);
   }
+  EXPECT_EQ(handler.ended, 1);
+}
+
+TEST_F(ConnectionTest, AllocationFailureAnswers503AndCloses) {
+  d_.deliver("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = d_.write();
+  EXPECT_EQ(out.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with(R"({"error": "service unavailable"})")) << out;
+  EXPECT_EQ(count(out, "HTTP/1.1"), 1);
+  EXPECT_NE(d_.last.action, SocketAction::kKeep);
+  EXPECT_EQ(handler_.begun, handler_.ended);
+  EXPECT_EQ(handler_.records.at(0).refusal, http::Refusal::kAllocationFailed);
+}
+
+TEST_F(ConnectionTest, AHandlerExceptionAnswers500AndCloses) {
+  d_.deliver("GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(d_.write().rfind("HTTP/1.1 500 ", 0), 0u);
+  EXPECT_NE(d_.last.action, SocketAction::kKeep);
 }
 
 }  // namespace

@@ -10,20 +10,23 @@
 #include <vector>
 
 #include "http/connection.h"
+#include "http/connection_driver.h"
 #include "http/request_parser.h"
 #include "http/response.h"
 #include "http/router.h"
 
 namespace {
 
-using Clock = http::Connection::Clock;
-
 // A bucket store on a std::map, like fuzz/fuzz_connection.cpp's: PUT stores, GET returns.
 class MapStoreHandler final : public http::Handler {
  public:
-  void on_request_begin(const http::RequestHead&) override { ++begun; }
-  bool precheck(const http::RequestHead&, http::Response&) override { return true; }
-  void handle(const http::RequestHead& head, std::string& body, http::Response& response) override {
+  std::uint32_t on_request_begin(const http::RequestHead&) override {
+    ++begun;
+    return 0;
+  }
+  bool admit_body(const http::RequestHead&, std::uint64_t, http::Response&) override { return true; }
+  void handle(const http::RequestHead& head, base::ByteBuilder& body, http::Response& response,
+              http::Deferrer&) override {
     const http::RouteMatch match = http::match_route(head.path, id_buffer_);
     if (match.route != http::Route::kBucket || match.bad_id) {
       response = http::Response::error(404);
@@ -32,7 +35,7 @@ class MapStoreHandler final : public http::Handler {
     const std::string id(match.id);
     handled.push_back(std::string(http::method_name(head.method)) + " " + id);
     if (head.method == http::Method::kPut) {
-      store[id] = std::make_shared<const std::string>(std::move(body));
+      store[id] = std::move(body).freeze();
       return;  // 200 with the default, empty body
     }
     const auto found = store.find(id);
@@ -40,15 +43,13 @@ class MapStoreHandler final : public http::Handler {
       response = http::Response::error(404);
       return;
     }
-    response.body = *found->second;
+    response.body = found->second.view();
     response.body_owner = found->second;
   }
   void on_request_end() override { ++ended; }
-  void on_response(const http::RequestHead*, int status, std::chrono::nanoseconds) override {
-    statuses.push_back(status);
-  }
+  void on_response(const http::ResponseRecord& record) override { statuses.push_back(record.status); }
 
-  std::map<std::string, std::shared_ptr<const std::string>> store;
+  std::map<std::string, base::SharedBytes> store;
   std::vector<std::string> handled;
   std::vector<int> statuses;
   int begun = 0;
@@ -62,7 +63,7 @@ struct Exchange {
   std::string output;
   std::vector<int> statuses;
   std::vector<std::string> handled;
-  std::map<std::string, std::shared_ptr<const std::string>> store;
+  std::map<std::string, base::SharedBytes> store;
   bool closed = false;
   bool balanced = false;
 };
@@ -70,18 +71,16 @@ struct Exchange {
 // Sends `stream` in reads of `read_size` bytes (0: all at once) and collects everything written back.
 Exchange send_stream(std::string_view stream, std::size_t read_size) {
   MapStoreHandler handler;
-  http::DateCache dates;
   Exchange result;
   {
-    http::Connection conn(http::ConnectionLimits{}, handler, dates);
+    const http::ConnectionConfig config;
+    http_test::Driver d(config, handler);
     const std::size_t step = read_size == 0 ? stream.size() : read_size;
-    for (std::size_t sent = 0; sent < stream.size() && !conn.should_close(); sent += step) {
-      conn.input().append(stream.substr(sent, step));
-      conn.process(Clock::now());
-      result.output += conn.output().readable();
-      conn.output().consume(conn.output().size());
+    for (std::size_t sent = 0; sent < stream.size() && d.last.action == http::SocketAction::kKeep; sent += step) {
+      d.deliver(stream.substr(sent, step));
+      result.output += d.write();
     }
-    result.closed = conn.should_close();
+    result.closed = d.last.action != http::SocketAction::kKeep;
   }
   result.statuses = handler.statuses;
   result.handled = handler.handled;
@@ -130,9 +129,11 @@ TEST(FuzzRegression, AbsoluteFormRequestArrivingInPiecesIsAnswered) {
 TEST(FuzzRegression, DefaultEmptyBodyIsSerialisedAsContentLengthZero) {
   http::Response response;
   ASSERT_EQ(response.body.data(), nullptr);
-  base::Buffer out;
-  http::serialize_response(response, http::SerializeOptions{}, "Tue, 24 Nov 2026 00:00:00 GMT", out);
-  const std::string_view text = out.readable();
+  http::OutputQueue out;
+  ASSERT_TRUE(http::serialize_response(response, http::SerializeOptions{}, "Tue, 24 Nov 2026 00:00:00 GMT", out));
+  iovec iov[2];
+  ASSERT_EQ(out.gather(iov), 1u);
+  const std::string_view text(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len);
   EXPECT_EQ(text.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << text;
   EXPECT_NE(text.find("\r\nContent-Length: 0\r\n"), std::string_view::npos) << text;
   EXPECT_TRUE(text.ends_with("\r\n\r\n")) << text;
@@ -182,7 +183,6 @@ std::vector<SmugglingVector> smuggling_vectors() {
        }(), 431},
       {"unsupported expectation", put + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417},
       {"unknown method with body", "BREW /pot HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 501},
-      {"PUT without length", put + "\r\n", 411},
       {"chunk size in hex notation", put + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
       {"chunk size over 64 bits", put + "Transfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nx\r\n0\r\n\r\n", 400},
       {"chunk with bare LF", put + "Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 400},
@@ -241,7 +241,7 @@ TEST(FuzzRegression, RequestInsideABodyNeverReachesTheStore) {
       EXPECT_EQ(result.handled, (std::vector<std::string>{"PUT outer", "GET outer"}));
       ASSERT_EQ(result.store.size(), 1u);
       ASSERT_EQ(result.store.count("outer"), 1u);
-      EXPECT_EQ(*result.store.at("outer"), inner);
+      EXPECT_EQ(result.store.at("outer").view(), inner);
       EXPECT_EQ(result.statuses, (std::vector<int>{200, 200}));
       EXPECT_TRUE(result.output.ends_with("\r\n\r\n" + inner));
       EXPECT_FALSE(result.closed);

@@ -5,13 +5,36 @@
 #include <cstdint>
 #include <ctime>
 #include <string>
+#include <string_view>
 
 namespace {
 
+int count_of(const std::string& text, std::string_view needle) {
+  int n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Everything queued, in order, as the peer would receive it.
+std::string drain(http::OutputQueue& out) {
+  std::string text;
+  while (!out.empty()) {
+    iovec iov[8];
+    const std::size_t n = out.gather(iov);
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      text.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+      bytes += iov[i].iov_len;
+    }
+    out.consume(bytes);
+  }
+  return text;
+}
+
 std::string serialize(const http::Response& r, http::SerializeOptions options = {}) {
-  base::Buffer out;
-  http::serialize_response(r, options, "Tue, 24 Nov 2026 01:42:33 GMT", out);
-  return std::string(out.readable());
+  http::OutputQueue out;
+  EXPECT_TRUE(http::serialize_response(r, options, "Tue, 24 Nov 2026 01:42:33 GMT", out));
+  return drain(out);
 }
 
 TEST(ResponseTest, SerializesStatusHeadersAndBody) {
@@ -21,6 +44,48 @@ TEST(ResponseTest, SerializesStatusHeadersAndBody) {
   EXPECT_EQ(serialize(r),
             "HTTP/1.1 200 OK\r\nDate: Tue, 24 Nov 2026 01:42:33 GMT\r\nContent-Length: 3\r\n"
             "Content-Type: application/octet-stream\r\n\r\nabc");
+}
+
+TEST(ResponseTest, LargeSharedBodiesAreQueuedAsSlicesSmallOnesCopied) {
+  const base::SharedBytes big = base::SharedBytes::copy_of(std::string(http::kShareBodiesFrom, 'x'));
+  const base::SharedBytes small = base::SharedBytes::copy_of("tiny");
+  http::OutputQueue out;
+  http::Response r;
+  r.body_owner = big;
+  r.body = big.view().substr(1);  // a slice, as a range response would send
+  ASSERT_TRUE(http::serialize_response(r, {}, "D", out));
+  EXPECT_EQ(out.shared_slices(), 0u) << "one byte under the threshold: copied";
+  r.body = big.view();
+  ASSERT_TRUE(http::serialize_response(r, {}, "D", out));
+  EXPECT_EQ(out.shared_slices(), 1u);
+  r.body_owner = small;
+  r.body = small.view();
+  ASSERT_TRUE(http::serialize_response(r, {}, "D", out));
+  EXPECT_EQ(out.shared_slices(), 1u);
+  EXPECT_LT(out.owned_bytes(), 2 * http::kShareBodiesFrom) << "the shared body is not copied";
+  EXPECT_EQ(big.use_count(), 2u);
+  const std::string text = drain(out);
+  EXPECT_EQ(count_of(text, "HTTP/1.1 200 OK"), 3);
+  EXPECT_TRUE(text.ends_with("\r\n\r\ntiny"));
+  EXPECT_NE(text.find(std::string(http::kShareBodiesFrom, 'x') + "HTTP/1.1 200 OK"), std::string::npos)
+      << "each body directly follows its head";
+  EXPECT_EQ(big.use_count(), 1u);
+}
+
+TEST(ResponseTest, RetryAfterIsSentWhenSet) {
+  http::Response r = http::Response::error(503);
+  r.retry_after_seconds = 2;
+  EXPECT_NE(serialize(r).find("\r\nRetry-After: 2\r\n"), std::string::npos);
+}
+
+TEST(ResponseTest, AResponseTheBudgetCannotHoldIsNotQueuedAtAll) {
+  base::MemoryAccount account(100);
+  http::OutputQueue out(&account);
+  http::Response r;
+  r.body = "abc";
+  EXPECT_FALSE(http::serialize_response(r, {}, "D", out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(account.used(), 0u);
 }
 
 TEST(ResponseTest, ErrorHasTheOldServiceJsonShape) {

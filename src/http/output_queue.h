@@ -1,0 +1,62 @@
+#pragma once
+// OutputQueue: what a connection still owes its peer, in order — owned bytes (response heads, small and
+// generated bodies) and shared slices of stored values — gathered into iovecs so one sendmsg writes a
+// head and its body together. A large GET therefore costs the connection only its head: the body is sent
+// from the store's own memory, whose charge stays with the stored value (SharedBytes), and the owned bytes
+// are charged to the connection's buffer account as they grow. Nothing here throws; growth that the
+// account or the allocator refuses is reported as false.
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "base/buffer.h"
+#include "base/shared_bytes.h"
+
+namespace http {
+
+class OutputQueue {
+ public:
+  explicit OutputQueue(base::MemoryAccount* account = nullptr) noexcept : owned_(account) {}
+
+  // Space for owned bytes at the end of the queue (empty when refused); commit() what was written there.
+  std::span<char> writable(std::size_t min_bytes) noexcept { return owned_.writable(min_bytes); }
+  void commit(std::size_t n) noexcept;
+  [[nodiscard]] bool append(std::string_view bytes) noexcept;
+  // A slice of `owner`'s bytes, sent without copying; `owner` keeps them alive until they are written.
+  [[nodiscard]] bool append_shared(base::SharedBytes owner, std::string_view slice) noexcept;
+  // Makes sure the next shared slice can be queued without allocating, so a caller can queue a head and
+  // then its body with nothing left to fail in between.
+  [[nodiscard]] bool reserve_shared_slice() noexcept;
+  void append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept;
+
+  // The next bytes to write, as at most out.size() iovecs; their count.
+  std::size_t gather(std::span<iovec> out) const noexcept;
+  void consume(std::size_t n) noexcept;  // the first n gathered bytes were written
+
+  bool empty() const noexcept { return total_ == 0; }
+  std::size_t size() const noexcept { return total_; }                // every byte still to write
+  std::size_t owned_bytes() const noexcept { return owned_.size(); }  // what the connection itself holds
+  std::size_t shared_slices() const noexcept { return shared_slices_; }
+  // Frees owned storage above `keep` bytes once everything is written (idle connections stay small).
+  void shrink_if_empty(std::size_t keep) noexcept;
+
+ private:
+  // A run of owned bytes (owner null: the next `length` bytes of owned_) or a shared slice.
+  struct Segment {
+    base::SharedBytes owner;
+    const char* data = nullptr;
+    std::size_t length = 0;
+  };
+
+  base::Buffer owned_;
+  // Empty while every queued byte is owned (the common case: one contiguous run, no bookkeeping).
+  std::vector<Segment> segments_;
+  std::size_t first_ = 0;  // segments_ before it are written
+  std::size_t total_ = 0;
+  std::size_t shared_slices_ = 0;
+};
+
+}  // namespace http

@@ -1,0 +1,163 @@
+#include "server/connection_io.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "server/worker.h"
+
+namespace server {
+
+namespace {
+constexpr int kReadsPerEvent = 4;  // fairness: one busy client cannot starve the others of a loop
+constexpr std::size_t kWriteIovecs = 16;
+constexpr std::uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
+}  // namespace
+
+ConnectionIo::ConnectionIo(Worker& worker, base::UniqueFd fd, ListenerKind kind, ClientKey client,
+                           base::MemoryReservation charge, const http::ConnectionConfig& config,
+                           http::Handler& handler, Clock::time_point now) noexcept
+    : worker_(worker),
+      fd_(std::move(fd)),
+      kind_(kind),
+      client_(client),
+      charge_(std::move(charge)),
+      conn_(config, handler, worker.dates(), now),
+      registered_(kReadEvents) {
+  conn_.set_wake([this] { worker_.schedule(*this); });
+}
+
+void ConnectionIo::on_io(std::uint32_t events) noexcept {
+  const auto now = worker_.loop().now();
+  worker_.refresh_date();
+  // A socket error, or a hang-up while not reading (the connection cannot deliver anything more and would
+  // otherwise be woken for it forever): there is nothing left to do but close.
+  if ((events & EPOLLERR) || ((events & EPOLLHUP) && !(registered_ & EPOLLIN))) {
+    worker_.close(*this, false);
+    return;
+  }
+  if (events & EPOLLOUT) write_blocked_ = false;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && (registered_ & EPOLLIN)) {
+    read_some(now);
+    if (failed_) {
+      worker_.close(*this, false);
+      return;
+    }
+  }
+  pump(now);
+}
+
+void ConnectionIo::read_some(Clock::time_point now) noexcept {
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    std::span<char> target = conn_.direct_input();
+    const bool direct = !target.empty();
+    if (!direct) target = worker_.read_buffer();
+    const ssize_t n = ::read(fd_.get(), target.data(), target.size());
+    if (n > 0) {
+      const auto got = static_cast<std::size_t>(n);
+      if (direct) {
+        conn_.on_received_direct(got);
+      } else {
+        conn_.on_received(std::string_view(target.data(), got));
+      }
+      // The read buffer is shared by the loop's connections: the connection takes the bytes before the next read.
+      const http::Connection::Directive directive = conn_.advance(now);
+      if (!directive.read || directive.action != http::SocketAction::kKeep || got < target.size()) return;
+      continue;
+    }
+    if (n == 0) {
+      conn_.on_peer_closed();
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) failed_ = true;
+    return;
+  }
+}
+
+ConnectionIo::WriteOutcome ConnectionIo::write_some() noexcept {
+  std::array<iovec, kWriteIovecs> iov;
+  const std::size_t count = conn_.gather_output(iov);
+  if (count == 0) return WriteOutcome::kBlocked;
+  msghdr message{};
+  message.msg_iov = iov.data();
+  message.msg_iovlen = count;
+  for (;;) {
+    const ssize_t n = ::sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      conn_.on_written(static_cast<std::size_t>(n));
+      return WriteOutcome::kProgress;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      conn_.on_write_blocked();
+      write_blocked_ = true;
+      return WriteOutcome::kBlocked;
+    }
+    return WriteOutcome::kFailed;
+  }
+}
+
+void ConnectionIo::pump(Clock::time_point now) noexcept {
+  if (!fd_) return;  // closed, waiting to be destroyed
+  // Terminates: each round either writes bytes, which the kernel's buffer bounds, or returns.
+  for (;;) {
+    const http::Connection::Directive directive = conn_.advance(now);
+    if (!carry_out(directive)) return;
+    if (directive.write && !write_blocked_) {
+      if (write_some() == WriteOutcome::kFailed) {
+        worker_.close(*this, false);
+        return;
+      }
+      // Ask again either way: drained output may let the connection go on, and a write that would block
+      // starts the write timeout, which the next directive's deadline must include.
+      continue;
+    }
+    std::uint32_t wanted = directive.read ? kReadEvents : 0;
+    if (directive.write && write_blocked_) wanted |= EPOLLOUT;
+    if (wanted != registered_) {
+      worker_.loop().modify(fd_.get(), wanted, this);
+      registered_ = wanted;
+    }
+    deadline_ = directive.deadline;
+    return;
+  }
+}
+
+void ConnectionIo::close_socket(bool abortive) noexcept {
+  if (!fd_) return;
+  if (abortive) {
+    // A plain close would leave the unsent bytes with the kernel, probing a zero window for minutes on
+    // behalf of a peer that stopped reading.
+    const linger abort_on_close{1, 0};
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  }
+  fd_.reset();  // closing the only descriptor of the socket also takes it out of the epoll set
+  conn_.set_wake(nullptr);  // a deferred answer completed from now on has nowhere to go
+}
+
+bool ConnectionIo::carry_out(const http::Connection::Directive& directive) noexcept {
+  switch (directive.action) {
+    case http::SocketAction::kKeep:
+      return true;
+    case http::SocketAction::kShutdownWrite:
+      if (!write_shut_) {
+        ::shutdown(fd_.get(), SHUT_WR);
+        write_shut_ = true;
+      }
+      return true;
+    case http::SocketAction::kClose:
+      worker_.close(*this, false);
+      return false;
+    case http::SocketAction::kAbort:
+      worker_.close(*this, true);
+      return false;
+  }
+  return true;
+}
+
+}  // namespace server
