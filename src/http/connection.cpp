@@ -91,7 +91,9 @@ Connection::Directive Connection::advance(Clock::time_point now) noexcept {
   try {
     process(now);
   } catch (const std::bad_alloc&) {
-    fail_allocation();
+    fail_request(503);
+  } catch (...) {
+    fail_request(500);  // a handler bug: this request fails, the loop and the other connections go on
   }
   direct_bytes_ = 0;
   if (!stash_unread_input()) refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
@@ -109,20 +111,32 @@ bool Connection::stash_unread_input() noexcept {
   return input_.append(rest);
 }
 
-// A request that ran out of memory is answered 503 with a response that needs none, and the connection
-// closes: its framing state can no longer be trusted.
-void Connection::fail_allocation() noexcept {
+// A request that failed in the middle (out of memory: 503 with a response that needs no allocation; an
+// exception from the handler: 500) is answered and the connection closes: its framing state can no longer
+// be trusted.
+void Connection::fail_request(int status) noexcept {
   discard_input();
   body_.clear();
+  if (pending_) {
+    pending_->connection = nullptr;
+    pending_.reset();
+  }
   if (request_active_) {
     ResponseRecord record;
-    record.status = 503;
-    record.refusal = Refusal::kAllocationFailed;
+    record.status = status;
+    record.refusal = status == 503 ? Refusal::kAllocationFailed : Refusal::kNone;
     record.started = request_started_;
-    handler_.on_response(record);
+    try {
+      handler_.on_response(record);
+    } catch (...) {
+    }
     end_request();
   }
-  if (!output_.append(kOutOfMemoryResponse)) abort_ = true;
+  const bool queued = status == 503 ? output_.append(kOutOfMemoryResponse) : [&] {
+    Response response = Response::error(status);
+    return serialize_response(response, SerializeOptions{false, true, false}, dates_.current(), output_);
+  }();
+  if (!queued) abort_ = true;
   closing_ = true;
   refused_ = true;
   state_ = State::kHead;

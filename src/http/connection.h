@@ -129,7 +129,7 @@ class Connection {
   Clock::time_point next_deadline() const noexcept;
   Directive directive(Clock::time_point now) noexcept;
   bool output_has_room() const noexcept;
-  void fail_allocation() noexcept;
+  void fail_request(int status) noexcept;
 
   // connection_requests.cpp: parsing, bodies, the handler, responses.
   void process(Clock::time_point now);

@@ -233,12 +233,10 @@ void Connection::dispatch() {
   DeferrerImpl deferrer(*this);
   try {
     handler_.handle(head_, body_, response, deferrer);
-  } catch (const std::bad_alloc&) {
-    throw;  // answered 503 by advance()
   } catch (...) {
-    body_.clear();
-    refuse(500, Refusal::kNone, true);
-    return;
+    // A handle that failed after deferring must not be answered a second time later.
+    if (deferrer.slot_) deferrer.slot_->connection = nullptr;
+    throw;  // answered by advance(): 503 when out of memory, else 500
   }
   body_.clear();
   if (deferrer.slot_) {
