@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the Grafana dashboard against its provisioning and against a live Prometheus.
 
-Usage: check_dashboard.py DASHBOARD_JSON DATASOURCE_YAML PROMETHEUS_URL JOB INSTANCE
+Usage: check_dashboard.py DASHBOARD_JSON DATASOURCE_YAML PROMETHEUS_URL JOB INSTANCE [SINCE]
+  SINCE: unix time the traffic began; the queries span from then (at least the last 2 minutes) to now.
 
 Static: the JSON is well-formed, every panel and query uses the provisioned datasource (directly or
 through the datasource variable, whose default is the provisioned uid), rates use $__rate_interval, and
@@ -55,6 +56,7 @@ def provisioned_uid(path):
 
 def main():
     dashboard_path, datasource_path, base, job, instance = sys.argv[1:6]
+    since = float(sys.argv[6]) if len(sys.argv) > 6 else None
     uid = provisioned_uid(datasource_path)
 
     try:
@@ -177,7 +179,7 @@ def main():
               f"variable {name}: {query} offers {expected}", f"{reply.get('error', '')} values {values}")
 
     end = time.time()
-    start = end - 120
+    start = min(end - 120, since) if since is not None else end - 120
     for title, ref, expr in queries:
         reply = prometheus(base, "query_range", {"query": substitute(expr), "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "5"})
         ok = reply.get("status") == "success"
