@@ -97,9 +97,11 @@ command -v curl >/dev/null || { echo "generate_traffic.sh: curl is required but 
 
 say() { ((quiet)) || echo "$@"; }
 
-# The service must answer before any load is sent.
+# The service must answer before any load is sent: /healthz is 200, or 404 where the service serves its
+# health endpoints on a separate admin port (ADMIN_PORT) and this port only the buckets.
+health_status() { curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 2 --max-time 5 "$base_url/healthz" 2>/dev/null; }
 deadline=$((SECONDS + wait_seconds))
-until curl -fsS -o /dev/null --connect-timeout 2 --max-time 5 "$base_url/healthz" 2>/dev/null; do
+until [[ $(health_status) =~ ^(200|404)$ ]]; do
   if ((SECONDS >= deadline)); then
     echo "generate_traffic.sh: $base_url/healthz does not answer (waited ${wait_seconds}s)" >&2
     exit 2

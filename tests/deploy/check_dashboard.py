@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the Grafana dashboard against its provisioning and against a live Prometheus.
 
-Usage: check_dashboard.py DASHBOARD_JSON DATASOURCE_YAML PROMETHEUS_URL JOB INSTANCE
+Usage: check_dashboard.py DASHBOARD_JSON DATASOURCE_YAML PROMETHEUS_URL JOB INSTANCE [SINCE]
+  SINCE: unix time the traffic began; the queries span from then (at least the last 2 minutes) to now.
 
 Static: the JSON is well-formed, every panel and query uses the provisioned datasource (directly or
 through the datasource variable, whose default is the provisioned uid), rates use $__rate_interval, and
@@ -55,6 +56,7 @@ def provisioned_uid(path):
 
 def main():
     dashboard_path, datasource_path, base, job, instance = sys.argv[1:6]
+    since = float(sys.argv[6]) if len(sys.argv) > 6 else None
     uid = provisioned_uid(datasource_path)
 
     try:
@@ -114,6 +116,31 @@ def main():
             queries.append((title, ref, expr))
 
     by_title = {p.get("title"): p for p in panels}
+    # Every panel the dashboard has shipped with stays (people look for them by name), and the memory
+    # budget row holds its panels.
+    required = ["Targets up", "Request rate", "5xx ratio", "Storage used", "Uptime", "Version", "HTTP",
+                "Average HTTP Request Duration", "HTTP Status Codes", "Latency percentiles", "Request rate by route",
+                "Error ratio", "p99 latency by route", "In-flight requests", "Connections", "Store", "Stored buckets",
+                "Stored bytes", "Process", "Process memory", "Process CPU", "File descriptors", "Memory budget",
+                "Memory budget vs used by area", "In-flight body bytes", "Refusals by reason"]
+    missing = [t for t in required if t not in by_title]
+    check(not missing, f"the dashboard has its {len(required)} required panels and rows", f"missing {missing}")
+    rows = sorted((p for p in panels if p.get("type") == "row"), key=lambda r: r.get("gridPos", {}).get("y", 0))
+
+    def row_of(panel):
+        y = panel.get("gridPos", {}).get("y", 0)
+        above = [r for r in rows if r.get("gridPos", {}).get("y", 0) < y]
+        return above[-1].get("title") if above else None
+
+    memory_panels = {"Memory budget vs used by area": ["storage_api_memory_budget_bytes", "storage_api_memory_used_bytes",
+                                                       "by (area)"],
+                     "In-flight body bytes": ["storage_api_inflight_body_bytes"],
+                     "Refusals by reason": ["rate(storage_api_refusals_total", "by (reason)"]}
+    for title, needles in memory_panels.items():
+        panel = by_title.get(title, {})
+        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
+        check(bool(panel) and row_of(panel) == "Memory budget" and all(n in exprs for n in needles),
+              f"panel '{title}': in the Memory budget row, showing {', '.join(needles)}", f"row {row_of(panel)}: {exprs}")
     avg = by_title.get("Average HTTP Request Duration")
     avg_exprs = " ".join(t.get("expr", "") for t in (avg or {}).get("targets", []))
     check(avg is not None and "http_request_duration_seconds_sum" in avg_exprs and "http_request_duration_seconds_count" in avg_exprs
@@ -152,7 +179,7 @@ def main():
               f"variable {name}: {query} offers {expected}", f"{reply.get('error', '')} values {values}")
 
     end = time.time()
-    start = end - 120
+    start = min(end - 120, since) if since is not None else end - 120
     for title, ref, expr in queries:
         reply = prometheus(base, "query_range", {"query": substitute(expr), "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "5"})
         ok = reply.get("status") == "success"

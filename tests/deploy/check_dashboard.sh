@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Grafana dashboard against real data: starts storage_api (the given binary) and Debian's Prometheus
 # on loopback, Prometheus scraping the service every second and evaluating the alert rules, sends traffic
-# with generate_traffic.sh, waits until Prometheus has seen every request, then runs check_dashboard.py
+# with generate_traffic.sh, waits until Prometheus has scraped the series before and after it (see below)
+# and has seen every request, then runs check_dashboard.py
 # (datasource wiring, every PromQL expression evaluated through the HTTP API, the required panels
 # returning data) and checks that every alert rule evaluates without error on the real series.
 #
@@ -61,12 +62,42 @@ if ! poll 30 prometheus_ready; then
 fi
 check "Prometheus scrapes storage_api (up == 1)" poll 30 target_up
 
-log "traffic: generate_traffic.sh --ids 300 --iterations 2 --error-share 20"
-"$REPO_ROOT/generate_traffic.sh" --base-url "$base" --ids 300 --iterations 2 --parallel 4 --error-share 20 \
-  >"$work/traffic.out" 2>&1 || { cat "$work/traffic.out"; die "generate_traffic.sh failed"; }
-sed 's/^/    /' "$work/traffic.out"
-sent=$(sed -nE 's/^generate_traffic.sh: ([0-9]+) requests in .*/\1/p' "$work/traffic.out")
-[[ $sent =~ ^[0-9]+$ ]] || die "no request count in the traffic summary"
+# rate() needs two samples of a series around an increase. A histogram series appears with its first
+# observation, so traffic that starts and ends between two scrapes (a fast machine, a 1 s interval)
+# leaves each new series with one value only, and rate() returns nothing or 0. So a warm-up pass creates
+# every series the panels show, the measured traffic starts only once Prometheus has scraped them, and
+# the checks run once Prometheus has scraped twice after it ended. Every wait is on the sample
+# timestamps Prometheus reports, with a deadline (a slow machine waits longer, never a fixed time).
+scrapes_after() {  # prints how many successful scrapes of the target started after unix time $1
+  curl -fsS --max-time 5 "$prom/api/v1/query" --data-urlencode 'query=up{job="storage_api"}[5m]' 2>/dev/null |
+    python3 -c '
+import json, sys
+since = float(sys.argv[1])
+result = json.load(sys.stdin)["data"]["result"]
+print(sum(1 for series in result for ts, value in series["values"] if float(ts) > since and value == "1"))' "$1" ||
+    echo 0
+}
+scraped_after() { (($(scrapes_after "$1") >= $2)); }
+run_traffic() {  # label, then generate_traffic.sh arguments; adds the requests sent to $sent
+  local label=$1 count
+  shift
+  log "traffic ($label): generate_traffic.sh $*"
+  "$REPO_ROOT/generate_traffic.sh" --base-url "$base" "$@" >"$work/traffic-$label.out" 2>&1 ||
+    { cat "$work/traffic-$label.out"; die "generate_traffic.sh failed ($label)"; }
+  sed 's/^/    /' "$work/traffic-$label.out"
+  count=$(sed -nE 's/^generate_traffic.sh: ([0-9]+) requests in .*/\1/p' "$work/traffic-$label.out")
+  [[ $count =~ ^[0-9]+$ ]] || die "no request count in the traffic summary ($label)"
+  sent=$((sent + count))
+}
+
+sent=0
+traffic_started=$(date +%s.%N)
+run_traffic warm-up --ids 20 --iterations 1 --parallel 4 --error-share 20
+warm_up_ended=$(date +%s.%N)
+check "Prometheus scraped the series of the warm-up before the measured traffic" poll 60 scraped_after "$warm_up_ended" 1
+run_traffic measured --ids 300 --iterations 2 --parallel 4 --error-share 20
+traffic_ended=$(date +%s.%N)
+check "Prometheus scraped the target twice after the traffic ended" poll 60 scraped_after "$traffic_ended" 2
 
 seen_by_prometheus() {
   local seen
@@ -79,7 +110,8 @@ check "the bucket request count in Prometheus ($seen) is exactly the number sent
 
 log "dashboard: grafana/dashboards/storage_api.json"
 python3 "$REPO_ROOT/tests/deploy/check_dashboard.py" "$REPO_ROOT/grafana/dashboards/storage_api.json" \
-  "$REPO_ROOT/grafana/provisioning/datasources/prometheus.yml" "$prom" storage_api "127.0.0.1:$SERVICE_PORT" >"$work/dashboard.out" 2>&1 || true
+  "$REPO_ROOT/grafana/provisioning/datasources/prometheus.yml" "$prom" storage_api "127.0.0.1:$SERVICE_PORT" \
+  "$traffic_started" >"$work/dashboard.out" 2>&1 || true
 grep -vE '^[0-9]+ passed, [0-9]+ failed$' "$work/dashboard.out" || true
 py_passed=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' "$work/dashboard.out")
 py_failed=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' "$work/dashboard.out")

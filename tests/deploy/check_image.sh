@@ -5,15 +5,20 @@
 #   3. runs it read-only with every capability dropped, waits for "healthy", talks to it (PUT, GET,
 #      DELETE, /metrics) and stops it with SIGTERM (exit 0);
 #   4. docker compose up storage_api + prometheus (no Grafana image exists without a registry) under a
-#      unique project name and free ports: the compose security settings, Prometheus reports the target
-#      up and loads the rules, generate_traffic.sh against the published port moves the counters in
-#      Prometheus by exactly the requests sent, the traffic profile runs, then down -v.
+#      unique project name and free ports: the compose security settings of both (read-only, no
+#      capabilities, no-new-privileges, memory and pids limits, health checks turning healthy), the data
+#      port serving the buckets and the admin port /metrics and /readyz (and not the reverse), the memory
+#      budget following the 512m limit, Prometheus scraping the admin port and loading every rule,
+#      generate_traffic.sh against the published port moving the counters in Prometheus by exactly the
+#      requests sent; then storage_api is killed (SIGKILL, as the OOM killer does), Docker restarts it,
+#      and StorageApiRestarted fires while StorageApiTargetDown does not; the traffic profile runs; down -v.
 #
 # Uses ../shared/tools/container-lab.sh (beside the checkout) when no engine answers. If no engine can
 # be started, prints a SKIPPED banner and exits 0: the only check that may skip.
 # Environment: BUILDER (build-stage image; default: container-lab/debian-build:bookworm when present,
 # else the Dockerfile's debian:bookworm-slim), PROMETHEUS_IMAGE (default: the pinned image when present,
-# else the container lab's stand-in).
+# else the container lab's stand-in), CHECK_IMAGE_COMPOSE_OVERRIDE (an extra compose file merged over
+# docker-compose.yml, e.g. to try a stand-in image; its services must keep the same names).
 # shellcheck disable=SC2317  # functions run through trap, check and poll
 set -euo pipefail
 export CHECK_NAME=check_image
@@ -48,13 +53,15 @@ EOF
   exit 0
 }
 
-compose() { "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" "$@"; }
+compose_files=(-f "$REPO_ROOT/docker-compose.yml")
+if [[ -n ${CHECK_IMAGE_COMPOSE_OVERRIDE:-} ]]; then compose_files+=(-f "$CHECK_IMAGE_COMPOSE_OVERRIDE"); fi
+compose() { "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" "$@"; }
 
 cleanup() {
   set +e
   docker rm -f "$container" >/dev/null 2>&1
   if ((compose_started)); then
-    env "${compose_env[@]}" "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" \
+    env "${compose_env[@]}" "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" \
       --profile traffic down -v --remove-orphans >/dev/null 2>&1
   fi
   # Removes the tags and their runtime-stage layers; the build-stage cache stays for the next run.
@@ -196,31 +203,53 @@ if [[ -z $prometheus_image ]]; then
     prometheus_image=$pinned
   fi
 fi
+admin_port=$(free_port)
 compose_env=(STORAGE_API_IMAGE="storage-api:compose-$run_id" TRAFFIC_IMAGE="storage-api-traffic:compose-$run_id"
   PROMETHEUS_IMAGE="$prometheus_image" BIND_ADDRESS=127.0.0.1 STORAGE_API_PORT="$storage_port"
-  PROMETHEUS_PORT="$prometheus_port" GRAFANA_PORT="$(free_port)")
+  STORAGE_API_ADMIN_PORT="$admin_port" PROMETHEUS_PORT="$prometheus_port" GRAFANA_PORT="$(free_port)")
 if [[ -n $builder ]]; then compose_env+=(BUILDER="$builder"); fi
 export "${compose_env[@]}"
 created_images+=("storage-api:compose-$run_id" "storage-api-traffic:compose-$run_id")
 
 log "compose ($("${compose_cmd[@]}" version --short 2>/dev/null || echo '?')): project $project," \
-    "storage_api on 127.0.0.1:$storage_port, prometheus ($prometheus_image) on 127.0.0.1:$prometheus_port"
+    "storage_api on 127.0.0.1:$storage_port (admin $admin_port), prometheus ($prometheus_image) on 127.0.0.1:$prometheus_port"
 check "docker-compose.yml is valid (compose config)" compose --profile traffic config -q
 compose_started=1
-if ! timeout 1200 "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" up -d --build \
+if ! timeout 1200 "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" up -d --build \
     storage_api prometheus >"$work/compose-up.log" 2>&1; then
   tail -n 40 "$work/compose-up.log"
   die "compose up storage_api prometheus failed"
 fi
 pass "compose up -d --build storage_api prometheus"
 api_container=$(compose ps -q storage_api)
-check "compose storage_api turns healthy" poll 60 is_healthy "$api_container"
-hostconfig() { docker inspect -f "{{.HostConfig.$1}}" "$api_container"; }
-check "compose storage_api: read-only root filesystem" test "$(hostconfig ReadonlyRootfs)" = true
-check "compose storage_api: all capabilities dropped" test "$(hostconfig CapDrop)" = "[ALL]"
-check "compose storage_api: no-new-privileges" test "$(hostconfig SecurityOpt)" = "[no-new-privileges:true]"
-check "compose storage_api: memory limit ($(hostconfig Memory) bytes) above the 256Mi storage cap" \
-  test "$(hostconfig Memory)" -gt $((256 * 1024 * 1024))
+prom_container=$(compose ps -q prometheus)
+check "compose storage_api turns healthy (storage_api --healthcheck, on the admin port)" poll 60 is_healthy "$api_container"
+check "compose prometheus turns healthy (promtool query)" poll 90 is_healthy "$prom_container"
+hostconfig() { docker inspect -f "{{.HostConfig.$2}}" "$1"; }
+for service in storage_api prometheus; do
+  id=$(compose ps -q "$service")
+  check "compose $service: read-only root filesystem" test "$(hostconfig "$id" ReadonlyRootfs)" = true
+  check "compose $service: all capabilities dropped" test "$(hostconfig "$id" CapDrop)" = "[ALL]"
+  check "compose $service: no-new-privileges" test "$(hostconfig "$id" SecurityOpt)" = "[no-new-privileges:true]"
+  check "compose $service: memory limit ($(hostconfig "$id" Memory) bytes)" test "$(hostconfig "$id" Memory)" -gt 0
+  check "compose $service: pids limit ($(hostconfig "$id" PidsLimit))" test "$(hostconfig "$id" PidsLimit)" -gt 0
+done
+check "compose storage_api: memory limit is 512 MiB" test "$(hostconfig "$api_container" Memory)" = $((512 * 1024 * 1024))
+
+data=http://127.0.0.1:$storage_port
+admin=http://127.0.0.1:$admin_port
+check "data port: PUT /api/buckets/compose -> 200" test "$(http_status -X PUT --data-binary 'via compose' "$data/api/buckets/compose")" = 200
+check "data port: GET /api/buckets/compose returns the body" test "$(curl -fsS --max-time 5 "$data/api/buckets/compose")" = 'via compose'
+check "admin port: GET /readyz -> 200" test "$(http_status "$admin/readyz")" = 200
+check "admin port: GET /healthz -> 200" test "$(http_status "$admin/healthz")" = 200
+curl -fsS --max-time 5 "$admin/metrics" >"$work/compose-metrics" || true
+check "admin port: /metrics counts the PUT on the data port" \
+  grep -q '^http_request_duration_seconds_count{method="PUT",path="/api/buckets/{id}",status="200"} 1$' "$work/compose-metrics"
+check "data port: GET /metrics -> 404 (metrics only on the admin port)" test "$(http_status "$data/metrics")" = 404
+check "admin port: GET /api/buckets/compose -> 404 (no data on the admin port)" test "$(http_status "$admin/api/buckets/compose")" = 404
+budget_total=$(sed -nE 's/^storage_api_memory_budget_bytes\{area="total"\} ([0-9.e+]+)$/\1/p' "$work/compose-metrics")
+check "the memory budget follows the 512 MiB limit (total ${budget_total:-absent} bytes)" \
+  python3 -c 'import sys; v = float(sys.argv[1] or 0); sys.exit(0 if 0 < v <= 512 * 1048576 else 1)' "${budget_total:-}"
 
 prom=http://127.0.0.1:$prometheus_port
 prom_query() {
@@ -229,35 +258,69 @@ prom_query() {
 }
 target_up() { [[ $(prom_query 'up{job="storage_api"}') == 1 ]]; }
 check "Prometheus reports the storage_api target up" poll 90 target_up
+scrape_url=$(curl -fsS --max-time 5 "$prom/api/v1/targets" | python3 -c '
+import json, sys
+print(" ".join(t["scrapeUrl"] for t in json.load(sys.stdin)["data"]["activeTargets"] if t["labels"]["job"] == "storage_api"))')
+check "Prometheus scrapes the admin port ($scrape_url)" test "$scrape_url" = "http://storage_api:5001/metrics"
+rules_in_file=$(grep -cE '^ *- alert: ' "$REPO_ROOT/grafana/prometheus-alerts.yml")
 rules_loaded() {
-  curl -fsS --max-time 5 "$prom/api/v1/rules" |
-    python3 -c 'import json,sys; g=json.load(sys.stdin)["data"]["groups"]; sys.exit(0 if sum(len(x["rules"]) for x in g) >= 5 else 1)'
+  curl -fsS --max-time 5 "$prom/api/v1/rules" | python3 -c '
+import json, sys
+groups = json.load(sys.stdin)["data"]["groups"]
+sys.exit(0 if sum(len(g["rules"]) for g in groups) == int(sys.argv[1]) else 1)' "$rules_in_file"
 }
-check "Prometheus loaded the alert rules" poll 30 rules_loaded
+check "Prometheus loaded the $rules_in_file alert rules" poll 30 rules_loaded
 bucket_requests='sum(http_request_duration_seconds_count{job="storage_api", path="/api/buckets/{id}"})'
+counted() {  # the bucket request count reaches $1
+  local now
+  now=$(prom_query "$bucket_requests")
+  [[ -n $now ]] && ((${now%.*} >= $1))
+}
+check "Prometheus has scraped the PUT of the smoke test" poll 30 counted 2
 before=$(prom_query "$bucket_requests")
 before=${before:-0}
 
-log "traffic: generate_traffic.sh against the published port"
-"$REPO_ROOT/generate_traffic.sh" --base-url "http://127.0.0.1:$storage_port" --ids 200 --parallel 4 \
+log "traffic: generate_traffic.sh against the published data port"
+"$REPO_ROOT/generate_traffic.sh" --base-url "$data" --ids 200 --parallel 4 \
   --error-share 20 >"$work/traffic.out" 2>&1 || { cat "$work/traffic.out"; fail "generate_traffic.sh"; }
 sed 's/^/    /' "$work/traffic.out"
 sent=$(sed -nE 's/^generate_traffic.sh: ([0-9]+) requests in .*/\1/p' "$work/traffic.out")
-counted_all() {
-  local now
-  now=$(prom_query "$bucket_requests")
-  [[ -n $now ]] && (( ${now%.*} - ${before%.*} >= sent ))
-}
-check "the request counters in Prometheus moved by the $sent requests sent" poll 30 counted_all
+check "the request counters in Prometheus moved by the $sent requests sent" poll 30 counted $((${before%.*} + sent))
 now=$(prom_query "$bucket_requests")
 check "exactly: $before + $sent = ${now%.*}" test "$((${before%.*} + sent))" = "${now%.*}"
 statuses=$(prom_query 'count(count by (status) (http_request_duration_seconds_count{job="storage_api", path="/api/buckets/{id}"}))')
 check "Prometheus sees 200, 400, 404 and 413 for the bucket route ($statuses statuses)" test "${statuses:-0}" -ge 4
 
+# An OOM kill is a SIGKILL from outside: Docker restarts the container (restart: unless-stopped) within
+# a second, too soon for StorageApiTargetDown (1 m), and StorageApiRestarted must see it.
+started_before=$(prom_query 'process_start_time_seconds{job="storage_api"}')
+restarts_before=$(docker inspect -f '{{.RestartCount}}' "$api_container")
+log "SIGKILL to storage_api (pid $(docker inspect -f '{{.State.Pid}}' "$api_container") on the host)"
+kill -KILL "$(docker inspect -f '{{.State.Pid}}' "$api_container")"
+restarted() { (($(docker inspect -f '{{.RestartCount}}' "$api_container") > restarts_before)); }
+check "Docker restarts the killed storage_api (restart: unless-stopped)" poll 30 restarted
+check "the restarted storage_api turns healthy" poll 60 is_healthy "$api_container"
+new_start() {
+  local now
+  now=$(prom_query 'process_start_time_seconds{job="storage_api"}')
+  [[ -n $now && $now != "$started_before" ]]
+}
+check "Prometheus scrapes the new process (process_start_time_seconds changed)" poll 60 new_start
+alert_state() {  # prints the state of alert $1 (firing, pending) or nothing
+  curl -fsS --max-time 5 "$prom/api/v1/alerts" | python3 -c '
+import json, sys
+print(" ".join(a["state"] for a in json.load(sys.stdin)["data"]["alerts"] if a["labels"]["alertname"] == sys.argv[1]))' "$1"
+}
+restart_alert_firing() { [[ $(alert_state StorageApiRestarted) == firing ]]; }
+check "StorageApiRestarted fires" poll 30 restart_alert_firing
+check "StorageApiTargetDown does not fire for the restart ($(alert_state StorageApiTargetDown))" \
+  test "$(alert_state StorageApiTargetDown)" != firing
+check "the restart emptied the store (GET /api/buckets/compose -> 404)" test "$(http_status "$data/api/buckets/compose")" = 404
+
 log "compose traffic profile: run --rm traffic (one pass over 50 ids, in the compose network)"
-if timeout 900 "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" --profile traffic build traffic \
+if timeout 900 "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" --profile traffic build traffic \
     >"$work/traffic-build.log" 2>&1; then
-  if timeout 300 "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" --profile traffic run --rm \
+  if timeout 300 "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" --profile traffic run --rm \
       -e ITERATIONS=1 -e DURATION=0 -e IDS=50 traffic >"$work/traffic-profile.out" 2>&1; then
     pass "the traffic service reaches storage_api:5000 and finishes"
   else
@@ -269,7 +332,7 @@ else
   fail "the traffic image builds"
 fi
 
-if "${compose_cmd[@]}" -p "$project" -f "$REPO_ROOT/docker-compose.yml" --profile traffic down -v --remove-orphans \
+if compose --profile traffic down -v --remove-orphans \
     >"$work/compose-down.log" 2>&1; then
   compose_started=0
   pass "compose down -v"

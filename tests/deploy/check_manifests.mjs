@@ -2,23 +2,31 @@
 //   * every file is something `kubectl apply -f manifests` accepts: Kubernetes objects only;
 //   * every object validates against the Kubernetes OpenAPI schemas (kubernetes-models), and has no
 //     field the schema does not know (kubectl's strict field validation would refuse it);
-//   * the deployment rules of the project: pinned images, requests and limits, probes, a locked-down
-//     securityContext, one Recreate replica of storage_api whose grace period covers its drain,
-//     Service selectors that match pod labels and target ports that exist, NetworkPolicies that let
-//     only Prometheus and named clients reach storage_api, and references (ConfigMaps, Secrets, keys,
-//     scrape targets, datasource URL) that resolve;
+//   * the deployment rules of the project: pinned images, requests and limits (a memory limit on every
+//     container), probes, a locked-down securityContext, every pod within the Pod Security "restricted"
+//     profile that the namespace enforces (rules/pod_security.mjs), one Recreate replica of storage_api
+//     whose grace period covers its drain and whose probes and scrapes use its admin port, Service
+//     selectors that match pod labels and target ports that exist, NetworkPolicies that deny ingress and
+//     egress by default and allow exactly the intended flows (rules/network_flows.mjs), no Secret values
+//     committed (the Secrets the pods use are documented with the command that creates them), and
+//     references (ConfigMaps, keys, scrape targets, datasource URL) that resolve;
+//   * docker-compose.yml and prometheus.yml, statically (rules/compose.mjs);
 //   * the generated ConfigMaps hold exactly the files of grafana/ they are made from.
 //
 // Usage: node check_manifests.mjs [--repo DIR] [--write] [--extract DIR]
 //   --write         regenerate the ConfigMaps made from grafana/ (after editing those files)
 //   --extract DIR   also write the Prometheus config and rules of the manifests to DIR (for promtool)
-import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { checkCompose, composeDefault } from "./rules/compose.mjs";
+import { generated, renderGenerated } from "./rules/generated.mjs";
+import { networkFlows, oneSidedFlows } from "./rules/network_flows.mjs";
+import { podSecurityViolations } from "./rules/pod_security.mjs";
+import { checkNoSecretData, documentedSecrets } from "./rules/secrets.mjs";
+import { validateSchemas } from "./rules/schema.mjs";
 
-const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const args = process.argv.slice(2);
@@ -50,58 +58,9 @@ function check(ok, what, detail = "") {
   return ok;
 }
 
-// ---------------------------------------------------------------- ConfigMaps generated from grafana/
-const commonLabels = (name, component) => ({
-  "app.kubernetes.io/name": name,
-  "app.kubernetes.io/instance": "storage-api",
-  "app.kubernetes.io/component": component,
-  "app.kubernetes.io/part-of": "storage-api",
-  "app.kubernetes.io/managed-by": "kubectl",
-});
-const generated = [
-  {
-    file: "prometheus-rules.configmap.yaml",
-    name: "prometheus-rules",
-    labels: commonLabels("prometheus", "monitoring"),
-    data: { "prometheus-alerts.yml": "grafana/prometheus-alerts.yml" },
-  },
-  {
-    file: "grafana-provisioning.configmap.yaml",
-    name: "grafana-provisioning",
-    labels: commonLabels("grafana", "dashboards"),
-    data: {
-      "datasource-prometheus.yml": "grafana/provisioning/datasources/prometheus.yml",
-      "dashboard-provider-storage_api.yml": "grafana/provisioning/dashboards/storage_api.yml",
-    },
-  },
-  {
-    file: "grafana-dashboards.configmap.yaml",
-    name: "grafana-dashboards",
-    labels: commonLabels("grafana", "dashboards"),
-    data: { "storage_api.json": "grafana/dashboards/storage_api.json" },
-  },
-];
-
-function renderGenerated(spec) {
-  const data = {};
-  for (const [key, source] of Object.entries(spec.data)) data[key] = fs.readFileSync(path.join(repo, source), "utf8");
-  const object = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: spec.name, namespace: NAMESPACE, labels: spec.labels },
-    data,
-  };
-  const sources = Object.values(spec.data).join(", ");
-  return (
-    `# Generated from ${sources}: edit those files, then run\n` +
-    `#   node tests/deploy/check_manifests.mjs --write\n` +
-    YAML.stringify(object, { lineWidth: 0, blockQuote: "literal" })
-  );
-}
-
 if (write) {
   for (const spec of generated) {
-    fs.writeFileSync(path.join(manifestsDir, spec.file), renderGenerated(spec));
+    fs.writeFileSync(path.join(manifestsDir, spec.file), renderGenerated(repo, NAMESPACE, spec));
     console.log(`wrote manifests/${spec.file}`);
   }
 }
@@ -142,72 +101,7 @@ for (const file of files) {
 }
 
 // ---------------------------------------------------------------- schema validation
-const modelsRoot = path.dirname(require.resolve("kubernetes-models"));
-const schemaCache = new Map();
-function schemaValidator(apiVersion, kind) {
-  const key = `${apiVersion}/${kind}`;
-  if (!schemaCache.has(key)) {
-    let validate = null;
-    try {
-      const kindFile = path.join(modelsRoot, apiVersion, `${kind}.js`);
-      const match = /_schemas\/(\w+)\.js/.exec(fs.readFileSync(kindFile, "utf8"));
-      if (match) validate = require(path.join(modelsRoot, "_schemas", `${match[1]}.js`)).validate;
-    } catch {
-      validate = null;
-    }
-    schemaCache.set(key, validate);
-  }
-  return schemaCache.get(key);
-}
-
-// The generated validators read every property their schema defines, so a deep copy wrapped in
-// proxies that record reads shows which fields of the input no schema knows about.
-function trackReads(value, where, records) {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item, i) => trackReads(item, `${where}[${i}]`, records));
-  const copy = {};
-  for (const [k, v] of Object.entries(value)) copy[k] = trackReads(v, `${where}.${k}`, records);
-  const read = new Set();
-  records.push({ where, keys: Object.keys(copy), read });
-  return new Proxy(copy, {
-    get(target, prop, receiver) {
-      if (typeof prop === "string") read.add(prop);
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-}
-
-function formatErrors(errors) {
-  return (errors || [])
-    .slice(0, 5)
-    .map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`)
-    .join("; ");
-}
-
-for (const { where, object } of objects) {
-  let Model = null;
-  try {
-    const group = require(`kubernetes-models/${object.apiVersion}`);
-    const candidate = group[object.kind];
-    if (candidate && candidate.apiVersion === object.apiVersion && candidate.kind === object.kind) Model = candidate;
-  } catch {
-    Model = null;
-  }
-  if (!check(Model !== null, `${where}: ${object.apiVersion} ${object.kind} is a known Kubernetes kind`)) continue;
-  try {
-    new Model(object).validate();
-    check(true, `${where}: valid against the OpenAPI schema`);
-  } catch (error) {
-    check(false, `${where}: valid against the OpenAPI schema`, `${error.message} ${formatErrors(error.errors)}`);
-  }
-  const validate = schemaValidator(object.apiVersion, object.kind);
-  if (!check(validate !== null, `${where}: schema validator found`)) continue;
-  const records = [];
-  validate(trackReads(object, "", records));
-  const unknown = [];
-  for (const record of records) for (const k of record.keys) if (!record.read.has(k)) unknown.push(`${record.where}.${k}`);
-  check(unknown.length === 0, `${where}: no fields unknown to the schema`, unknown.join(", "));
-}
+validateSchemas(objects, check);
 
 // ---------------------------------------------------------------- project rules
 const byKind = (kind) => objects.filter((o) => o.object.kind === kind);
@@ -216,7 +110,17 @@ const clusterScoped = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding",
   "CustomResourceDefinition", "PriorityClass", "IngressClass"]);
 const workloadKinds = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 
-check(Boolean(find("Namespace", NAMESPACE)), `Namespace ${NAMESPACE} is defined`);
+const namespaceObject = find("Namespace", NAMESPACE);
+check(Boolean(namespaceObject), `Namespace ${NAMESPACE} is defined`);
+for (const mode of ["enforce", "audit", "warn"]) {
+  const label = `pod-security.kubernetes.io/${mode}`;
+  check(namespaceObject?.metadata.labels?.[label] === "restricted", `Namespace ${NAMESPACE}: ${label}=restricted`,
+    String(namespaceObject?.metadata.labels?.[label]));
+}
+
+// No credential is committed (rules/secrets.mjs); the Secrets pods use are documented (checked per pod below).
+checkNoSecretData(objects, check);
+const secretsDocumented = documentedSecrets(manifestsDir, files, NAMESPACE);
 const seen = new Set();
 for (const { where, object } of objects) {
   const id = `${object.kind}/${object.metadata.namespace || ""}/${object.metadata.name}`;
@@ -269,8 +173,13 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
         check(Boolean(cm && cm.data && item.key in cm.data), `${where}: ConfigMap ${volume.configMap.name} has key ${item.key}`);
       }
     }
-    if (volume.secret) check(Boolean(find("Secret", volume.secret.secretName)), `${where}: volume ${volume.name} uses a Secret defined here`);
+    if (volume.secret) {
+      check(secretsDocumented.has(volume.secret.secretName),
+        `${where}: volume ${volume.name} uses Secret ${volume.secret.secretName}, whose kubectl create command is documented`);
+    }
   }
+  const violations = podSecurityViolations(pod, template.metadata?.annotations || {});
+  check(violations.length === 0, `${where}: pods satisfy the Pod Security "restricted" profile`, violations.join("; "));
   const containers = [...(pod.initContainers || []).map((c) => ({ c, init: true })), ...pod.containers.map((c) => ({ c, init: false }))];
   for (const { c, init } of containers) {
     const at = `${where} container ${c.name}`;
@@ -279,6 +188,7 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
     const r = c.resources || {};
     check(Boolean(r.requests?.cpu && r.requests?.memory && r.limits?.cpu && r.limits?.memory),
       `${at}: cpu and memory requests and limits`, JSON.stringify(r));
+    check(parseQuantity(r.limits?.memory) > 0, `${at}: memory limit set`, String(r.limits?.memory));
     check(parseQuantity(r.limits?.memory) >= parseQuantity(r.requests?.memory) &&
       parseQuantity(r.limits?.cpu) >= parseQuantity(r.requests?.cpu), `${at}: limits at least the requests`);
     if (!init) {
@@ -303,9 +213,13 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
     for (const e of c.env || []) {
       const secretRef = e.valueFrom?.secretKeyRef;
       if (secretRef) {
-        const secret = find("Secret", secretRef.name);
-        const keys = { ...(secret?.data || {}), ...(secret?.stringData || {}) };
-        check(secretRef.key in keys, `${at}: env ${e.name} refers to Secret ${secretRef.name} key ${secretRef.key}, defined here`);
+        const documented = secretsDocumented.get(secretRef.name);
+        check(Boolean(documented?.keys.has(secretRef.key)),
+          `${at}: env ${e.name} uses Secret ${secretRef.name} key ${secretRef.key}, whose kubectl create command is documented`,
+          documented ? `documented keys: ${[...documented.keys].join(", ")}` : "no `kubectl -n storage-api create secret generic` comment");
+      }
+      if (/PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY/i.test(e.name)) {
+        check(e.value === undefined, `${at}: env ${e.name} is not a literal value (use a secretKeyRef)`);
       }
       const cmRef = e.valueFrom?.configMapKeyRef;
       if (cmRef) {
@@ -322,19 +236,31 @@ if (check(Boolean(api), "Deployment storage-api is defined")) {
   const c = api.spec.template.spec.containers.find((x) => x.name === "storage-api") || api.spec.template.spec.containers[0];
   check(api.spec.replicas === 1, `${at}: exactly 1 replica (the store is in memory)`);
   check(api.spec.strategy?.type === "Recreate", `${at}: Recreate strategy (never two copies of the data)`);
-  check(c.livenessProbe?.httpGet?.path === "/healthz", `${at}: liveness probe on /healthz`);
-  check(c.readinessProbe?.httpGet?.path === "/readyz", `${at}: readiness probe on /readyz`);
+  // Two listeners: http serves the data, admin the metrics and health endpoints; probes use admin, so
+  // clients filling the main port's connections cannot make the kubelet kill a working process.
+  const portNamed = (name) => (c.ports || []).find((p) => p.name === name);
+  check(portNamed("http")?.containerPort === Number(envValue(c, "PORT") ?? 5000), `${at}: container port http is PORT`);
+  check(portNamed("admin") !== undefined && portNamed("admin").containerPort === Number(envValue(c, "ADMIN_PORT")),
+    `${at}: container port admin is ADMIN_PORT (${envValue(c, "ADMIN_PORT")})`);
+  const onAdmin = (probe) => probe?.httpGet?.port === "admin" || probe?.httpGet?.port === portNamed("admin")?.containerPort;
+  check(c.livenessProbe?.httpGet?.path === "/healthz" && onAdmin(c.livenessProbe), `${at}: liveness probe on /healthz, admin port`);
+  check(c.readinessProbe?.httpGet?.path === "/readyz" && onAdmin(c.readinessProbe), `${at}: readiness probe on /readyz, admin port`);
   const delay = Number(envValue(c, "SHUTDOWN_DELAY_MS") ?? 0);
   const grace = Number(envValue(c, "SHUTDOWN_GRACE_MS") ?? 10000);
   const period = api.spec.template.spec.terminationGracePeriodSeconds ?? 30;
   check(Number.isFinite(delay) && Number.isFinite(grace) && delay + grace + 1000 <= period * 1000,
     `${at}: terminationGracePeriodSeconds (${period}s) covers SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS (${delay + grace} ms) with margin`);
   check(delay > 0 || Boolean(c.lifecycle?.preStop), `${at}: keeps serving while endpoints are withdrawn (SHUTDOWN_DELAY_MS or preStop)`);
-  const storageCap = parseQuantity(envValue(c, "MAX_STORAGE_BYTES") ?? "256Mi");
-  check(parseQuantity(c.resources?.limits?.memory) > storageCap,
-    `${at}: memory limit ${c.resources?.limits?.memory} exceeds the storage cap ${envValue(c, "MAX_STORAGE_BYTES")}`);
+  // The memory budget follows the cgroup limit; an explicit size must fit under it (the service refuses
+  // to start otherwise, which a manifest should not find out in a crash loop).
+  const limit = parseQuantity(c.resources?.limits?.memory);
+  check(limit === parseQuantity("512Mi"), `${at}: memory limit ${c.resources?.limits?.memory} is 512Mi (the budget follows it)`);
+  for (const name of ["MAX_MEMORY_BYTES", "MAX_STORAGE_BYTES", "MAX_INFLIGHT_BODY_BYTES", "MAX_CONNECTION_MEMORY_BYTES"]) {
+    if (envValue(c, name) !== undefined) {
+      check(parseQuantity(envValue(c, name)) < limit, `${at}: ${name} ${envValue(c, name)} below the memory limit`);
+    }
+  }
   check(c.resources?.requests?.memory === c.resources?.limits?.memory, `${at}: memory request equals the limit (the store may fill it)`);
-  check(c.ports?.some((p) => p.containerPort === Number(envValue(c, "PORT") ?? 5000)), `${at}: PORT is the container port`);
 }
 
 // Services: the selector must pick a pod template, and every target port must exist on it.
@@ -354,35 +280,47 @@ for (const { where, object } of byKind("Service")) {
   }
 }
 
-// NetworkPolicies: storage_api only reachable from Prometheus and named clients.
-const apiPodLabels = api?.spec.template.metadata.labels || {};
-const prometheusPodLabels = find("Deployment", "prometheus")?.spec.template.metadata.labels || {};
+// NetworkPolicies: deny by default both ways, then exactly these flows (rules/network_flows.mjs). Any
+// other flow, or a missing one, fails with the whole difference.
 const policies = byKind("NetworkPolicy").map((o) => o.object);
-const apiPolicies = policies.filter((p) => subset(p.spec.podSelector?.matchLabels, apiPodLabels) &&
-  (p.spec.policyTypes || ["Ingress"]).includes("Ingress"));
-check(apiPolicies.length > 0, "a NetworkPolicy governs ingress to the storage-api pods");
-let prometheusAllowed = false;
-for (const p of apiPolicies) {
-  for (const rule of p.spec.ingress || []) {
-    const peers = rule.from || [];
-    check(peers.length > 0, `NetworkPolicy ${p.metadata.name}: every ingress rule names its sources (no open rule)`);
-    for (const peer of peers) {
-      check(!peer.ipBlock && Boolean(peer.podSelector || peer.namespaceSelector),
-        `NetworkPolicy ${p.metadata.name}: sources are pod or namespace selectors`, JSON.stringify(peer));
-      const selectorLabels = peer.podSelector?.matchLabels;
-      if (selectorLabels && Object.keys(selectorLabels).length === 0) {
-        check(false, `NetworkPolicy ${p.metadata.name}: no empty podSelector (it would admit every pod)`);
-      }
-      if (!peer.namespaceSelector && selectorLabels && Object.keys(selectorLabels).length > 0 &&
-        subset(selectorLabels, prometheusPodLabels)) prometheusAllowed = true;
-    }
-    check((rule.ports || []).length > 0 && rule.ports.every((port) => port.port === 5000 || port.port === "http"),
-      `NetworkPolicy ${p.metadata.name}: opens only the service port`);
-  }
+const isDefaultDeny = (p, type, field) => Object.keys(p.spec.podSelector || {}).length === 0 &&
+  (p.spec.policyTypes || []).includes(type) && (p.spec[field] || []).length === 0;
+check(policies.some((p) => isDefaultDeny(p, "Ingress", "ingress")), "a default-deny ingress NetworkPolicy covers the namespace");
+check(policies.some((p) => isDefaultDeny(p, "Egress", "egress")), "a default-deny egress NetworkPolicy covers the namespace");
+const podsOf = workloads.map((w) => ({
+  name: w.metadata.name,
+  labels: w.spec.template.metadata.labels || {},
+  ports: w.spec.template.spec.containers.flatMap((c) => c.ports || []),
+}));
+const flows = networkFlows(policies, podsOf);
+const CLIENTS = "pods{storage-api/client=true}";
+const DNS = "namespaces{kubernetes.io/metadata.name=kube-system} pods{k8s-app=kube-dns}";
+const dnsFlows = (pod) => [`${pod} -> ${DNS} TCP/53`, `${pod} -> ${DNS} UDP/53`];
+const intended = {
+  ingress: [
+    "storage-api <- prometheus TCP/5001",
+    `storage-api <- ${CLIENTS} TCP/5000`,
+    "storage-api <- namespaces{storage-api/client=true} TCP/5000",
+    "prometheus <- grafana TCP/9090",
+    "grafana <- * TCP/3000",
+  ],
+  egress: [
+    ...dnsFlows("prometheus"), "prometheus -> storage-api TCP/5001",
+    ...dnsFlows("grafana"), "grafana -> prometheus TCP/9090",
+    ...dnsFlows(CLIENTS), `${CLIENTS} -> storage-api TCP/5000`,
+  ],
+};
+for (const direction of ["ingress", "egress"]) {
+  const want = [...intended[direction]].sort();
+  const extra = flows[direction].filter((f) => !want.includes(f));
+  const missing = want.filter((f) => !flows[direction].includes(f));
+  check(extra.length === 0 && missing.length === 0, `NetworkPolicies allow exactly the intended ${direction} flows (${want.length})`,
+    `not intended: [${extra.join("; ")}] missing: [${missing.join("; ")}]`);
 }
-check(prometheusAllowed, "the storage-api NetworkPolicy admits the Prometheus pods");
-check(policies.some((p) => Object.keys(p.spec.podSelector || {}).length === 0 && (p.spec.policyTypes || []).includes("Ingress") &&
-  (p.spec.ingress || []).length === 0), "a default-deny ingress NetworkPolicy covers the namespace");
+const oneSided = oneSidedFlows(flows, podsOf.map((p) => p.name), [...podsOf.map((p) => p.name), CLIENTS]);
+check(oneSided.length === 0, "every flow between pods of the namespace is allowed at both ends", oneSided.join("; "));
+check(!policies.some((p) => [...(p.spec.ingress || []), ...(p.spec.egress || [])].some((r) =>
+  [...(r.from || []), ...(r.to || [])].some((peer) => peer.ipBlock))), "no NetworkPolicy peer is an ipBlock");
 
 // Prometheus: its scrape target is the storage-api Service, and it reads the rules ConfigMap.
 const promConfigMap = find("ConfigMap", "prometheus-config");
@@ -392,12 +330,13 @@ if (check(Boolean(promConfigMap?.data?.["prometheus.yml"]), "ConfigMap prometheu
   const job = (promConfig.scrape_configs || []).find((j) => j.job_name === "storage_api");
   const targets = (job?.static_configs || []).flatMap((s) => s.targets || []);
   const service = find("Service", "storage-api");
+  const adminServicePort = (service?.spec.ports || []).find((p) => p.targetPort === "admin");
   check(targets.length > 0 && targets.every((t) => {
     const [host, port] = t.split(":");
     const [svcName, svcNamespace] = host.split(".");
     return svcName === service?.metadata.name && (svcNamespace === undefined || svcNamespace === NAMESPACE) &&
-      (service?.spec.ports || []).some((p) => p.port === Number(port));
-  }), "Prometheus job storage_api scrapes the storage-api Service on its port", JSON.stringify(targets));
+      adminServicePort?.port === Number(port);
+  }), "Prometheus job storage_api scrapes the storage-api Service on the port that targets admin", JSON.stringify(targets));
   const promDeployment = find("Deployment", "prometheus");
   const container = promDeployment?.spec.template.spec.containers[0];
   const configArg = (container?.args || []).find((a) => a.startsWith("--config.file="))?.split("=")[1];
@@ -448,79 +387,13 @@ for (const spec of generated) {
   }
 }
 
-// The same pinned images in docker-compose.yml and manifests/, and the image tag is the project version.
-const compose = YAML.parse(fs.readFileSync(path.join(repo, "docker-compose.yml"), "utf8"));
-const composeDefault = (value) => /\$\{[A-Z_]+:-([^}]+)\}/.exec(value)?.[1] ?? value;
+// docker-compose.yml and prometheus.yml (rules/compose.mjs); the same pinned images there and here.
+const compose = checkCompose({ repo, check, parseQuantity });
 for (const [service, deployment] of [["storage_api", "storage-api"], ["prometheus", "prometheus"], ["grafana", "grafana"]]) {
   const composeImage = composeDefault(compose.services?.[service]?.image);
   const k8sImage = find("Deployment", deployment)?.spec.template.spec.containers[0].image;
   check(composeImage === k8sImage, `image of ${deployment} is the same in docker-compose.yml and manifests/`,
     `${composeImage} vs ${k8sImage}`);
-}
-// docker-compose.yml, statically: what check_image.sh cannot run here (Grafana) must at least be wired to
-// the files it mounts, and the storage_api service must keep its hardening.
-{
-  const services = compose.services || {};
-  const mounts = (service) => (services[service]?.volumes || []).map((v) => {
-    const [source, target] = String(v).split(":");
-    return { source, target };
-  });
-  const sourceFor = (service, target) => mounts(service).find((m) => m.target === target)?.source;
-  const api = services.storage_api || {};
-  check(api.read_only === true, "compose storage_api: read_only root filesystem");
-  check((api.cap_drop || []).includes("ALL") && !(api.cap_add || []).length, "compose storage_api: drops ALL capabilities");
-  check((api.security_opt || []).some((o) => /^no-new-privileges(:true)?$/.test(o)), "compose storage_api: no-new-privileges");
-  check(JSON.stringify(api.healthcheck?.test) === JSON.stringify(["CMD", "/storage_api", "--healthcheck"]),
-    "compose storage_api: healthcheck runs storage_api --healthcheck");
-  const memLimit = parseQuantity(String(composeDefault(String(api.mem_limit ?? ""))).replace(/m$/, "Mi").replace(/g$/, "Gi"));
-  const cap = parseQuantity(String(composeDefault(String(api.environment?.MAX_STORAGE_BYTES ?? "256Mi"))));
-  check(memLimit > cap, `compose storage_api: mem_limit ${composeDefault(String(api.mem_limit))} above MAX_STORAGE_BYTES`);
-  check((api.ports || []).some((p) => String(p).endsWith(":5000")), "compose storage_api: publishes port 5000");
-  check(Boolean(api.build) && api.build.target === "runtime", "compose storage_api: built from the Dockerfile's runtime stage");
-
-  const prom = services.prometheus || {};
-  const configArg = (prom.command || []).find((a) => String(a).startsWith("--config.file="))?.split("=")[1] ||
-    "/etc/prometheus/prometheus.yml";
-  check(sourceFor("prometheus", configArg) === "./prometheus.yml", `compose prometheus: ./prometheus.yml mounted at ${configArg}`);
-  const rootConfig = YAML.parse(fs.readFileSync(path.join(repo, "prometheus.yml"), "utf8"));
-  for (const rule of rootConfig.rule_files || []) {
-    const inContainer = path.posix.join(path.posix.dirname(configArg), rule);
-    const source = sourceFor("prometheus", inContainer);
-    check(source !== undefined && fs.existsSync(path.join(repo, source)),
-      `compose prometheus: rule file ${rule} is mounted at ${inContainer}`);
-  }
-  const job = (rootConfig.scrape_configs || []).find((j) => j.job_name === "storage_api");
-  check(JSON.stringify(job?.static_configs?.[0]?.targets) === JSON.stringify(["storage_api:5000"]),
-    "prometheus.yml: job storage_api scrapes storage_api:5000 (the compose service)");
-
-  const grafanaService = services.grafana || {};
-  const datasourceFile = "grafana/provisioning/datasources/prometheus.yml";
-  const providerFile = "grafana/provisioning/dashboards/storage_api.yml";
-  check(sourceFor("grafana", "/etc/grafana/provisioning/datasources") === `./${path.dirname(datasourceFile)}`,
-    "compose grafana: datasource provisioning mounted");
-  check(sourceFor("grafana", "/etc/grafana/provisioning/dashboards") === `./${path.dirname(providerFile)}`,
-    "compose grafana: dashboard provider mounted");
-  const providerPath = YAML.parse(fs.readFileSync(path.join(repo, providerFile), "utf8")).providers[0].options.path;
-  check(sourceFor("grafana", providerPath) === "./grafana/dashboards", `compose grafana: ./grafana/dashboards mounted at ${providerPath}`);
-  const home = grafanaService.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
-  check(Boolean(home) && path.posix.dirname(home) === providerPath &&
-    fs.existsSync(path.join(repo, "grafana/dashboards", path.posix.basename(home))), `compose grafana: home dashboard ${home} exists`);
-  const datasourceUrl = new URL(YAML.parse(fs.readFileSync(path.join(repo, datasourceFile), "utf8")).datasources[0].url);
-  check(datasourceUrl.hostname in services && datasourceUrl.port === "9090",
-    `compose grafana: datasource ${datasourceUrl.href} is a compose service`);
-  check(composeDefault(String(grafanaService.environment?.GF_USERS_ALLOW_SIGN_UP)) === "false", "compose grafana: sign-up off");
-  check(/\$\{GRAFANA_ADMIN_PASSWORD:-[^}]+\}/.test(String(grafanaService.environment?.GF_SECURITY_ADMIN_PASSWORD)),
-    "compose grafana: admin password from the environment, with a default");
-
-  const traffic = services.traffic || {};
-  check((traffic.profiles || []).includes("traffic"), "compose traffic: only under the traffic profile");
-  check(traffic.build?.target === "traffic" && /storage_api:5000/.test(String(traffic.environment?.BASE_URL)),
-    "compose traffic: runs generate_traffic.sh against storage_api:5000");
-  for (const [name, service] of Object.entries(services)) {
-    const image = composeDefault(String(service.image ?? ""));
-    check(/:[\w][\w.-]*$/.test(image) && !image.endsWith(":latest"), `compose ${name}: image ${image} pinned`);
-    check(service.pull_policy !== "always", `compose ${name}: no pull_policy always`);
-  }
 }
 
 const cmake = fs.readFileSync(path.join(repo, "CMakeLists.txt"), "utf8");

@@ -14,18 +14,23 @@ check "promtool check config prometheus.yml" promtool check config prometheus.ym
 check "promtool check rules grafana/prometheus-alerts.yml" promtool check rules grafana/prometheus-alerts.yml
 check "promtool test rules grafana/prometheus-alerts.test.yml" promtool test rules grafana/prometheus-alerts.test.yml
 
-# Every alert of the rule file is exercised by the unit tests.
+# Every alert of the rule file is exercised by the unit tests, both ways: an input that makes it fire,
+# and one on which it stays silent (an alert that fires on everything passes the first kind alone).
 mapfile -t alerts < <(sed -nE 's/^ *- alert: *([A-Za-z0-9_]+) *$/\1/p' grafana/prometheus-alerts.yml)
 ((${#alerts[@]} > 0)) || fail "no alerts found in grafana/prometheus-alerts.yml"
 for alert in "${alerts[@]}"; do
-  check "alert $alert has a unit test that expects it to fire" \
-    python3 - "$alert" grafana/prometheus-alerts.test.yml <<'PY'
+  for kind in fires silent; do
+    if [[ $kind == fires ]]; then what="makes it fire"; else what="keeps it silent"; fi
+    check "alert $alert: a unit test $what" \
+      python3 - "$alert" "$kind" grafana/prometheus-alerts.test.yml <<'PY'
 import re, sys
-alert, path = sys.argv[1], sys.argv[2]
+alert, kind, path = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
-# An alert_rule_test entry naming the alert followed by a non-empty exp_alerts list.
-pattern = r"alertname:\s*" + re.escape(alert) + r"\s*\n\s*exp_alerts:\s*\n\s*- exp_labels"
+# An alert_rule_test entry naming the alert followed by a non-empty exp_alerts list, or by an empty one.
+expected = r"\s*\n\s*- exp_labels" if kind == "fires" else r"\s*\[\]"
+pattern = r"alertname:\s*" + re.escape(alert) + r"\s*\n\s*exp_alerts:" + expected
 sys.exit(0 if re.search(pattern, text) else 1)
 PY
+  done
 done
 finish
