@@ -13,6 +13,7 @@
 
 #include "app/config.h"
 #include "app/healthcheck.h"
+#include "app/host_limits.h"
 #include "app/log.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"

@@ -2,19 +2,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <memory>
 
 #include "app/log.h"
-#include "base/read_file.h"
 #include "base/text.h"
 
 namespace app {
@@ -357,81 +352,6 @@ ConfigResult error_result(std::string message) {
   return result;
 }
 
-// ---- CPU limits.
-
-std::optional<std::string> read_small_file(const char* path) {
-  std::array<char, 8192> buffer;  // cgroup membership and CPU limit files are a few hundred bytes
-  const base::Result<std::size_t> size = base::read_whole_file(path, buffer);
-  if (!size) return std::nullopt;
-  return std::string(buffer.data(), *size);
-}
-
-std::optional<std::int64_t> parse_signed(std::string_view text) noexcept {
-  std::int64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc{} || text.empty() || end != text.data() + text.size()) return std::nullopt;
-  return number;
-}
-
-std::optional<unsigned> cpus_from_quota(std::int64_t quota, std::int64_t period) noexcept {
-  if (quota <= 0 || period <= 0) return std::nullopt;
-  const std::int64_t cpus = quota / period + (quota % period != 0 ? 1 : 0);
-  return static_cast<unsigned>(std::min<std::int64_t>(cpus, std::numeric_limits<unsigned>::max()));
-}
-
-unsigned affinity_cpus() noexcept {
-  // Machines with more CPUs than a static cpu_set_t holds need a larger, dynamically sized mask.
-  for (int capacity = CPU_SETSIZE; capacity <= (1 << 20); capacity *= 2) {
-    const std::unique_ptr<cpu_set_t, void (*)(cpu_set_t*)> mask(CPU_ALLOC(capacity),
-                                                                [](cpu_set_t* set) { CPU_FREE(set); });
-    if (!mask) break;
-    const std::size_t size = CPU_ALLOC_SIZE(capacity);
-    CPU_ZERO_S(size, mask.get());
-    if (::sched_getaffinity(0, size, mask.get()) == 0) return static_cast<unsigned>(CPU_COUNT_S(size, mask.get()));
-    if (errno != EINVAL) break;
-  }
-  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return online > 0 ? static_cast<unsigned>(online) : 1;
-}
-
-// The tightest cgroup v2 limit on this process: its own cgroup's cpu.max and every ancestor's up to the
-// mount point (inside a container with a cgroup namespace that is just /sys/fs/cgroup/cpu.max).
-std::optional<unsigned> cgroup_v2_cpus() {
-  std::string relative;
-  if (const auto membership = read_small_file("/proc/self/cgroup")) {
-    std::string_view rest = *membership;
-    while (!rest.empty()) {
-      const std::size_t newline = rest.find('\n');
-      const std::string_view line = rest.substr(0, newline);
-      if (line.starts_with("0::")) relative = line.substr(3);
-      rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-    }
-  }
-  if (relative.find("..") != std::string::npos) relative.clear();
-  std::optional<unsigned> tightest;
-  std::string directory = "/sys/fs/cgroup" + relative;
-  while (true) {
-    while (directory.size() > 1 && directory.back() == '/') directory.pop_back();
-    if (const auto contents = read_small_file((directory + "/cpu.max").c_str())) {
-      if (const auto cpus = cpus_from_cgroup_cpu_max(*contents); cpus && (!tightest || *cpus < *tightest)) {
-        tightest = cpus;
-      }
-    }
-    if (directory.size() <= std::string_view("/sys/fs/cgroup").size()) break;
-    directory.resize(directory.rfind('/'));
-  }
-  return tightest;
-}
-
-std::optional<unsigned> cgroup_v1_cpus() {
-  for (const char* directory : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
-    const auto quota = read_small_file((std::string(directory) + "/cpu.cfs_quota_us").c_str());
-    const auto period = read_small_file((std::string(directory) + "/cpu.cfs_period_us").c_str());
-    if (quota && period) return cpus_from_cgroup_cfs(*quota, *period);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 ConfigResult parse_config(const std::vector<std::string_view>& args, const EnvLookup& env) {
@@ -576,33 +496,6 @@ std::string config_to_json(const Config& config) {
   }
   out.push_back('}');
   return out;
-}
-
-std::optional<unsigned> cpus_from_cgroup_cpu_max(std::string_view contents) {
-  const std::string_view line = base::trim_whitespace(contents);
-  const std::size_t space = line.find(' ');
-  const std::string_view quota = line.substr(0, space);
-  if (quota == "max") return std::nullopt;
-  if (space == std::string_view::npos) return std::nullopt;
-  const auto quota_us = parse_signed(quota);
-  const auto period_us = parse_signed(base::trim_whitespace(line.substr(space + 1)));
-  if (!quota_us || !period_us) return std::nullopt;
-  return cpus_from_quota(*quota_us, *period_us);
-}
-
-std::optional<unsigned> cpus_from_cgroup_cfs(std::string_view quota_us, std::string_view period_us) {
-  const auto quota = parse_signed(base::trim_whitespace(quota_us));
-  const auto period = parse_signed(base::trim_whitespace(period_us));
-  if (!quota || !period) return std::nullopt;
-  return cpus_from_quota(*quota, *period);
-}
-
-unsigned usable_cpus() {
-  unsigned cpus = affinity_cpus();
-  std::optional<unsigned> quota = cgroup_v2_cpus();
-  if (!quota) quota = cgroup_v1_cpus();
-  if (quota) cpus = std::min(cpus, *quota);
-  return std::max(cpus, 1u);
 }
 
 }  // namespace app

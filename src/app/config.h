@@ -57,14 +57,4 @@ std::string usage_text();
 // The effective configuration as a JSON object (for the start-up log line).
 std::string config_to_json(const Config& config);
 
-// Usable CPUs: the affinity mask, further limited by a cgroup v2 cpu.max (or v1 cfs) quota, at least 1.
-unsigned usable_cpus();
-
-// The CPU limit of a cgroup v2 cpu.max file ("<quota> <period>", quota rounded up to whole CPUs, at least
-// 1), or nullopt for "max" (no limit) and unreadable contents.
-std::optional<unsigned> cpus_from_cgroup_cpu_max(std::string_view contents);
-
-// The same for cgroup v1 cpu.cfs_quota_us and cpu.cfs_period_us contents; a quota of -1 means no limit.
-std::optional<unsigned> cpus_from_cgroup_cfs(std::string_view quota_us, std::string_view period_us);
-
 }  // namespace app

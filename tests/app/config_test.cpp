@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace app {
@@ -475,65 +474,6 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
   EXPECT_NE(json.find(R"("log_level":"warn")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("access_log":true)"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("max_storage_bytes":18446744073709551615)"), std::string::npos) << json;
-}
-
-TEST(CgroupCpus, CpuMax) {
-  struct Case {
-    std::string_view contents;
-    std::optional<unsigned> cpus;
-  };
-  const Case cases[] = {
-      {"max 100000\n", std::nullopt},
-      {"max", std::nullopt},
-      {"200000 100000\n", 2u},
-      {"150000 100000\n", 2u},
-      {"100001 100000", 2u},
-      {"50000 100000\n", 1u},
-      {"1000 100000\n", 1u},
-      {"400000 100000", 4u},
-      {"  300000 100000  \n", 3u},
-      {"", std::nullopt},
-      {"\n", std::nullopt},
-      {"100000", std::nullopt},
-      {"abc 100000", std::nullopt},
-      {"100000 0", std::nullopt},
-      {"-1 100000", std::nullopt},
-      {"100000 x", std::nullopt},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(testing::PrintToString(std::string(c.contents)));
-    EXPECT_EQ(cpus_from_cgroup_cpu_max(c.contents), c.cpus);
-  }
-}
-
-TEST(CgroupCpus, CfsQuotaAndPeriod) {
-  struct Case {
-    std::string_view quota;
-    std::string_view period;
-    std::optional<unsigned> cpus;
-  };
-  const Case cases[] = {
-      {"-1\n", "100000\n", std::nullopt},
-      {"200000\n", "100000\n", 2u},
-      {"250000", "100000", 3u},
-      {"50000\n", "100000\n", 1u},
-      {"100000\n", "0\n", std::nullopt},
-      {"", "100000", std::nullopt},
-      {"x", "100000", std::nullopt},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(std::string(c.quota) + "/" + std::string(c.period));
-    EXPECT_EQ(cpus_from_cgroup_cfs(c.quota, c.period), c.cpus);
-  }
-}
-
-TEST(UsableCpus, AtLeastOneAndAtMostTheOnlineCpus) {
-  const unsigned cpus = usable_cpus();
-  EXPECT_GE(cpus, 1u);
-  const unsigned online = std::thread::hardware_concurrency();
-  if (online > 0) {
-    EXPECT_LE(cpus, online);
-  }
 }
 
 }  // namespace
