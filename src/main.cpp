@@ -13,6 +13,7 @@
 
 #include "app/config.h"
 #include "app/healthcheck.h"
+#include "app/host_limits.h"
 #include "app/log.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
@@ -35,10 +36,10 @@ net::ServerOptions server_options(const app::Config& config, const net::SocketAd
   net::ServerOptions options;
   options.address = address;
   options.threads = threads;
-  options.max_connections = config.max_connections;
+  options.max_connections = config.max_connections.value_or(10000);
   options.limits.parser.max_request_line = config.max_request_line;
   options.limits.parser.max_head_bytes = config.max_header_bytes;
-  options.limits.max_body_bytes = config.max_body_bytes;
+  options.limits.max_body_bytes = config.max_body_bytes.value_or(std::size_t{64} << 20);
   options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
   options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
   effective.threads = threads;
   if (effective.histogram_buckets.empty()) effective.histogram_buckets = metrics::default_duration_buckets();
 
-  store::BucketStore store(config.max_storage_bytes);
+  store::BucketStore store(config.max_storage_bytes.value_or(std::size_t{256} << 20));
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
