@@ -13,10 +13,14 @@
 
 #include "app/config.h"
 #include "app/healthcheck.h"
+#include "app/host_limits.h"
 #include "app/log.h"
+#include "app/memory_metrics.h"
+#include "app/memory_plan.h"
 #include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
+#include "base/memory_account.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
@@ -32,19 +36,31 @@ std::optional<std::string> lookup_env(std::string_view name) {
   return std::string(value);
 }
 
-server::ServerOptions server_options(const app::Config& config, const net::SocketAddress& address, unsigned threads) {
+// The buffers a connection keeps between requests (input and output), part of its planned fixed cost.
+constexpr std::size_t kKeptBufferBytes = 4096;
+
+server::ServerOptions server_options(const app::Config& config, const app::MemoryPlan& plan,
+                                     const net::SocketAddress& address, unsigned threads) {
   server::ServerOptions options;
   options.address = address;
   options.threads = threads;
-  options.max_connections = config.max_connections;
+  options.max_connections = plan.max_connections;
+  options.max_connections_per_client = config.max_connections_per_client;
+  options.admin_max_connections = config.admin_max_connections;
+  options.socket_buffer_bytes = static_cast<int>(config.socket_buffer_bytes);
+  // Charged at accept: the connection's state and the kernel buffers of its socket (each doubled by the
+  // kernel's own accounting). Its buffers are charged as they grow.
+  options.connection_cost_bytes = server::connection_state_bytes() + 4 * config.socket_buffer_bytes;
   http::ConnectionConfig& connection = options.connection;
   connection.limits.parser.max_request_line = config.max_request_line;
   connection.limits.parser.max_head_bytes = config.max_header_bytes;
-  connection.limits.max_body_bytes = config.max_body_bytes;
+  connection.limits.max_body_bytes = plan.max_body_bytes;
+  connection.limits.keep_buffer_bytes = kKeptBufferBytes;
   connection.timeouts.header = std::chrono::milliseconds(config.header_timeout_ms);
   connection.timeouts.body = std::chrono::milliseconds(config.body_timeout_ms);
   connection.timeouts.idle = std::chrono::milliseconds(config.idle_timeout_ms);
   connection.timeouts.write = std::chrono::milliseconds(config.write_timeout_ms);
+  connection.timeouts.body_min_rate = config.body_min_rate;
   return options;
 }
 
@@ -66,13 +82,25 @@ int main(int argc, char** argv) {
       break;
   }
   const app::Config& config = parsed.config;
-  const app::Logger log(config.log_level);
 
   const auto address = net::parse_address(config.host, config.port);
   if (!address) {
     std::fprintf(stderr, "storage_api: invalid HOST / --host \"%s\"\n", config.host.c_str());
     return 2;
   }
+  std::optional<net::SocketAddress> admin_address;
+  if (config.admin_port) admin_address = net::parse_address(config.host, *config.admin_port);
+
+  // The memory budget: an explicit setting that cannot fit in the limit stops the start here, with one line,
+  // rather than the process being OOM-killed later.
+  const app::MemoryPlanConstants constants{server::connection_state_bytes() + 2 * kKeptBufferBytes, 64 * 1024};
+  const base::Result<app::MemoryPlan> planned = app::plan_memory(config, app::detect_memory_limit(), constants);
+  if (!planned) {
+    std::fprintf(stderr, "storage_api: %s\n", planned.status().message().c_str());
+    return 2;
+  }
+  const app::MemoryPlan& plan = *planned;
+  const app::Logger log(config.log_level);
   const unsigned threads = config.threads != 0 ? config.threads : app::usable_cpus();
 
   // Blocked before any thread starts, so every thread inherits the mask and only the server's signalfd
@@ -87,16 +115,32 @@ int main(int argc, char** argv) {
   // What the log reports as effective: defaults resolved to the values actually in use.
   app::Config effective = config;
   effective.threads = threads;
+  effective.max_storage_bytes = plan.storage;
+  effective.max_inflight_body_bytes = plan.inflight_bodies;
+  effective.max_connection_memory_bytes = plan.connection_memory;
+  effective.max_connections = plan.max_connections;
+  effective.max_body_bytes = plan.max_body_bytes;
   if (effective.histogram_buckets.empty()) effective.histogram_buckets = metrics::default_duration_buckets();
 
-  store::BucketStore store(config.max_storage_bytes);
+  // Every byte a client can make the process hold is charged to one of these before it is held.
+  store::BucketStore store(plan.storage);
+  base::MemoryAccount inflight_bodies(plan.inflight_bodies);
+  base::MemoryAccount connection_memory(plan.connection_memory);
+  base::MemoryAccount admin_memory(plan.admin_memory);
+
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
+  app::RefusalMetrics refusals;
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
-  app::RefusalMetrics refusals;
   const app::ServiceContext context{store, request_metrics, refusals, registry, shutting_down, log, config.access_log};
 
-  server::ServerOptions options = server_options(config, *address, threads);
+  server::ServerOptions options = server_options(config, plan, *address, threads);
+  options.connection.accounts.bodies = &inflight_bodies;
+  options.connection_memory = &connection_memory;
+  if (admin_address) {
+    options.admin_address = *admin_address;
+    options.admin_memory = &admin_memory;
+  }
   options.signal_shutdown = server::SignalShutdown{
       shutdown_signals, std::chrono::milliseconds(config.shutdown_delay_ms),
       std::chrono::milliseconds(config.shutdown_grace_ms), [&shutting_down, &log, &config](int signal_number) {
@@ -106,11 +150,12 @@ int main(int argc, char** argv) {
                                       {"delay_ms", static_cast<std::uint64_t>(config.shutdown_delay_ms)},
                                       {"grace_ms", static_cast<std::uint64_t>(config.shutdown_grace_ms)}});
       }};
+  const app::RouteSet data_routes = admin_address ? app::RouteSet::kData : app::RouteSet::kAll;
   server::Server server(
       std::move(options),
-      [&context](unsigned loop_index, server::ListenerKind kind, net::EventLoop&) {
+      [&context, data_routes](unsigned loop_index, server::ListenerKind kind, net::EventLoop&) {
         return std::make_unique<app::StorageService>(
-            context, loop_index, kind == server::ListenerKind::kAdmin ? app::RouteSet::kAdmin : app::RouteSet::kAll);
+            context, loop_index, kind == server::ListenerKind::kAdmin ? app::RouteSet::kAdmin : data_routes);
       },
       [&log](std::string_view event, int error_number) {
         log.warn(event, {{"errno", static_cast<std::int64_t>(error_number)}});
@@ -120,17 +165,22 @@ int main(int argc, char** argv) {
                                           [&server] { return static_cast<double>(server.open_connections()); });
   metrics::CallbackGauge connections_rejected(
       "http_connections_rejected_total",
-      "Connections closed at accept because of the connection limit or a lack of file descriptors.",
+      "Connections closed at accept: a connection limit, the connection memory budget, or no file descriptors.",
       [&server] { return static_cast<double>(server.rejected_connections()); }, metrics::MetricType::kCounter);
   metrics::CallbackGauge buckets("storage_api_buckets", "Buckets currently stored.",
                                  [&store] { return static_cast<double>(store.bucket_count()); });
   metrics::CallbackGauge stored_bytes("storage_api_stored_bytes", "Sum of the sizes of all stored bucket values.",
                                       [&store] { return static_cast<double>(store.stored_bytes()); });
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
-                                  "Configured cap on stored bytes; puts beyond it are answered 507.",
+                                  "Cap on stored entries (MAX_STORAGE_BYTES); puts beyond it are answered 507.",
                                   [&store] { return static_cast<double>(store.max_bytes()); });
   metrics::InfoGauge build_info("storage_api_build_info", "Build information; the value is always 1.",
                                 {{"version", STORAGE_API_VERSION}});
+  app::MemoryMetrics memory({app::MemoryMetrics::Area{"storage", nullptr},
+                             app::MemoryMetrics::Area{"inflight_bodies", &inflight_bodies},
+                             app::MemoryMetrics::Area{"connections", &connection_memory},
+                             app::MemoryMetrics::Area{"admin", admin_address ? &admin_memory : nullptr}},
+                            plan.limit);
   metrics::ProcessCollector process;
   refusals.set_accept_rejections(
       [&server](std::size_t index) { return server.rejected(static_cast<server::Rejection>(index)); });
@@ -141,6 +191,7 @@ int main(int argc, char** argv) {
   registry.add(buckets);
   registry.add(stored_bytes);
   registry.add(capacity);
+  registry.add(memory);
   registry.add(build_info);
   registry.add(process);
 
@@ -150,10 +201,13 @@ int main(int argc, char** argv) {
   }
   if (log.enabled(app::LogLevel::kInfo)) {
     const std::string effective_json = app::config_to_json(effective);
+    const std::string memory_json = plan.to_json();
     log.info("listening", {{"host", config.host},
                            {"port", static_cast<std::uint64_t>(server.port())},
+                           {"admin_port", static_cast<std::uint64_t>(server.admin_port())},
                            {"threads", static_cast<std::uint64_t>(threads)},
                            {"version", STORAGE_API_VERSION},
+                           {"memory_budget", memory_json, true},
                            {"config", effective_json, true}});
   }
 

@@ -5,7 +5,8 @@
 // parse_config() never exits and never prints: it returns the effective Config, or the one-line error to
 // print before exiting 2, or a request for --help / --healthcheck. Sizes accept a plain byte count or a
 // binary suffix (K/Ki/KiB, M/Mi/MiB, G/Gi/GiB = 1024^n); durations are milliseconds, or with a unit
-// (ms, s, m). Every flag is also accepted as --name=value.
+// (ms, s, m); see config_values.h. Every flag is also accepted as --name=value. Settings that depend on each
+// other are checked here too (ADMIN_PORT against PORT); the memory budget is checked by plan_memory().
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -21,14 +22,27 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 struct Config {
   std::string host = "0.0.0.0";          // HOST / --host: IPv4 or IPv6 literal, "::" for dual-stack
   std::uint16_t port = 5000;             // PORT / --port: 0 picks an ephemeral port (logged at start-up)
+  // ADMIN_PORT: a separate listener for /metrics, /healthz and /readyz only; unset = they stay on PORT.
+  std::optional<std::uint16_t> admin_port;
+  std::uint32_t admin_max_connections = 16;    // ADMIN_MAX_CONNECTIONS: the admin listener's own allowance
   unsigned threads = 0;                  // THREADS / --threads: event loops; 0 = usable CPUs
-  std::size_t max_body_bytes = 64u << 20;      // MAX_BODY_BYTES: larger bodies get 413
-  std::size_t max_storage_bytes = 256u << 20;  // MAX_STORAGE_BYTES: puts beyond it get 507
-  std::size_t max_connections = 10000;   // MAX_CONNECTIONS: further connections are accepted and closed
+  // The memory budget (see memory_plan.h): unset values are derived from MAX_MEMORY_BYTES, else from the
+  // cgroup memory limit, else from fixed defaults.
+  std::optional<std::size_t> max_memory_bytes;             // MAX_MEMORY_BYTES: total for the process
+  std::optional<std::size_t> max_storage_bytes;            // MAX_STORAGE_BYTES: stored entries; beyond it 507
+  std::optional<std::size_t> max_inflight_body_bytes;      // MAX_INFLIGHT_BODY_BYTES: bodies being received
+  std::optional<std::size_t> max_body_bytes;               // MAX_BODY_BYTES: larger bodies get 413
+  std::optional<std::size_t> max_connection_memory_bytes;  // MAX_CONNECTION_MEMORY_BYTES: all connections
+  std::optional<std::size_t> max_connections;  // MAX_CONNECTIONS: further connections are accepted and closed
+  std::size_t max_connections_per_client = 64;  // MAX_CONNECTIONS_PER_CLIENT: per client IP on PORT; 0 = no cap
+  std::size_t socket_buffer_bytes = 64 * 1024;  // SOCKET_BUFFER_BYTES: SO_SNDBUF and SO_RCVBUF, 4KiB..16MiB
   std::size_t max_header_bytes = 16 * 1024;    // MAX_HEADER_BYTES: larger heads get 431
   std::size_t max_request_line = 8 * 1024;     // MAX_REQUEST_LINE: longer lines get 414
   std::uint32_t header_timeout_ms = 10000;     // HEADER_TIMEOUT_MS: whole head must arrive within it (408)
   std::uint32_t body_timeout_ms = 30000;       // BODY_TIMEOUT_MS: longest pause while a body arrives (408)
+  // BODY_MIN_RATE: after BODY_TIMEOUT_MS of grace a body must average this many bytes per second, i.e. be
+  // complete by body start + BODY_TIMEOUT_MS + received / rate (408); 0 = no minimum.
+  std::size_t body_min_rate = 1024;
   std::uint32_t idle_timeout_ms = 60000;       // IDLE_TIMEOUT_MS: keep-alive connection with no request
   std::uint32_t write_timeout_ms = 30000;      // WRITE_TIMEOUT_MS: longest pause while a reader drains us
   std::uint32_t shutdown_delay_ms = 0;         // SHUTDOWN_DELAY_MS: serve with /readyz 503 before draining
@@ -54,17 +68,7 @@ ConfigResult parse_config(const std::vector<std::string_view>& args, const EnvLo
 // The --help text: every flag with its variable, meaning and default.
 std::string usage_text();
 
-// The effective configuration as a JSON object (for the start-up log line).
+// The configuration as a JSON object (for the start-up log line); settings left unset are null.
 std::string config_to_json(const Config& config);
-
-// Usable CPUs: the affinity mask, further limited by a cgroup v2 cpu.max (or v1 cfs) quota, at least 1.
-unsigned usable_cpus();
-
-// The CPU limit of a cgroup v2 cpu.max file ("<quota> <period>", quota rounded up to whole CPUs, at least
-// 1), or nullopt for "max" (no limit) and unreadable contents.
-std::optional<unsigned> cpus_from_cgroup_cpu_max(std::string_view contents);
-
-// The same for cgroup v1 cpu.cfs_quota_us and cpu.cfs_period_us contents; a quota of -1 means no limit.
-std::optional<unsigned> cpus_from_cgroup_cfs(std::string_view quota_us, std::string_view period_us);
 
 }  // namespace app

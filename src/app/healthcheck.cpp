@@ -40,7 +40,8 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
 
 int run_healthcheck(const Config& config, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  const auto address = net::parse_address(probe_host(config.host), config.port);
+  // With an admin listener the health check uses it: it answers however busy the data port is.
+  const auto address = net::parse_address(probe_host(config.host), config.admin_port.value_or(config.port));
   if (!address) return 1;
   base::UniqueFd fd(::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return 1;

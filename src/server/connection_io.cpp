@@ -18,6 +18,14 @@ constexpr std::size_t kWriteIovecs = 16;
 constexpr std::uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
 }  // namespace
 
+std::size_t connection_state_bytes() noexcept {
+  // struct sock + tcp_sock, struct file, the epoll item and the dentry behind the descriptor: measured as
+  // about 2.5 KiB on Linux 5.x/6.x; rounded up, with the list node and the per-client counter entry.
+  constexpr std::size_t kKernelPerSocketBytes = 3072;
+  constexpr std::size_t kBookkeepingBytes = 256;
+  return sizeof(ConnectionIo) + kKernelPerSocketBytes + kBookkeepingBytes;
+}
+
 ConnectionIo::ConnectionIo(Worker& worker, base::UniqueFd fd, ListenerKind kind, ClientKey client,
                            base::MemoryReservation charge, const http::ConnectionConfig& config,
                            http::Handler& handler, Clock::time_point now) noexcept

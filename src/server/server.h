@@ -78,6 +78,11 @@ struct ServerOptions {
   std::optional<SignalShutdown> signal_shutdown;
 };
 
+// What one open connection costs before its buffers grow: its state here, plus what the kernel keeps for
+// any socket (socket, file, epoll item). Its buffers are charged as they grow, its socket buffers by the
+// caller (ServerOptions::connection_cost_bytes).
+std::size_t connection_state_bytes() noexcept;
+
 // Notable events for the log: a name and an errno value (0 when none).
 using ServerEventSink = std::function<void(std::string_view event, int error_number)>;
 using HandlerFactory =

@@ -1,0 +1,260 @@
+#include "app/config_options.h"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "app/config_values.h"
+#include "app/log.h"
+#include "base/text.h"
+
+namespace app {
+namespace {
+
+constexpr std::uint64_t kMillisecondsPerDay = 24ull * 60 * 60 * 1000;
+constexpr std::uint64_t kSizeMax = std::numeric_limits<std::size_t>::max();
+
+constexpr std::string_view kPositiveSize =
+    "expected a positive byte count, optionally with a K, M or G suffix (K/Ki/KiB = 1024), e.g. 65536 or 64MiB";
+constexpr std::string_view kDurationFromZero =
+    "expected a duration from 0 to 1 day: milliseconds, or a whole number with ms, s or m, e.g. 500 or 5s";
+constexpr std::string_view kDurationFromOne =
+    "expected a duration from 1ms to 1 day: milliseconds, or a whole number with ms, s or m, e.g. 500 or 5s";
+
+// Stores `parsed` in `field` when it lies within [minimum, maximum]; otherwise returns `expected`.
+template <typename Field>
+Problem store(std::optional<std::uint64_t> parsed, std::uint64_t minimum, std::uint64_t maximum, Field& field,
+              std::string_view expected) {
+  using Value = typename decltype(std::optional(field))::value_type;  // Field is a Value or an optional one
+  static_assert(std::is_unsigned_v<Value>);
+  if (!parsed || *parsed < minimum || *parsed > maximum || *parsed > std::numeric_limits<Value>::max()) {
+    return std::string(expected);
+  }
+  field = static_cast<Value>(*parsed);
+  return std::nullopt;
+}
+
+Problem apply_host(std::string_view value, Config& config) {
+  std::optional<std::string> host = parse_host(value);
+  if (!host) return "expected an IPv4 or IPv6 address such as 0.0.0.0, ::, 127.0.0.1 or localhost";
+  config.host = std::move(*host);
+  return std::nullopt;
+}
+
+Problem apply_histogram_buckets(std::string_view value, Config& config) {
+  // Explicitly empty selects the built-in buckets, like an unset variable.
+  std::optional<std::vector<double>> bounds = parse_increasing_list(value);
+  if (!bounds) {
+    return "expected comma-separated positive, finite, strictly increasing seconds, e.g. 0.005,0.05,0.5,5 "
+           "(+Inf is implicit)";
+  }
+  config.histogram_buckets = std::move(*bounds);
+  return std::nullopt;
+}
+
+// The first name of a level is the one it is shown as; "warning" is accepted too.
+constexpr std::array<std::pair<std::string_view, LogLevel>, 5> kLogLevels{{
+    {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo}, {"warn", LogLevel::kWarn},
+    {"warning", LogLevel::kWarn}, {"error", LogLevel::kError},
+}};
+
+Problem apply_log_level(std::string_view value, Config& config) {
+  for (const auto& [name, level] : kLogLevels) {
+    if (base::equals_ignore_case(value, name)) {
+      config.log_level = level;
+      return std::nullopt;
+    }
+  }
+  return "expected one of debug, info, warn, error";
+}
+
+Problem apply_access_log(std::string_view value, Config& config) {
+  const auto enabled = parse_bool(value);
+  if (!enabled) return "expected true/false, 1/0, yes/no or on/off";
+  config.access_log = *enabled;
+  return std::nullopt;
+}
+
+// ---- Renderers for --help and config_to_json().
+
+enum class Unit { kCount, kBytes, kMilliseconds };
+
+template <auto Member, Unit kUnit = Unit::kCount>
+std::optional<std::string> show(const Config& config) {
+  const auto value = std::optional(config.*Member);  // the same for plain and optional members
+  if (!value) return std::nullopt;
+  if constexpr (kUnit == Unit::kBytes) return format_size(*value);
+  else if constexpr (kUnit == Unit::kMilliseconds) return format_duration(*value);
+  else return std::to_string(*value);
+}
+
+template <auto Member>
+void json_number(std::string& out, const Config& config) {
+  const auto value = std::optional(config.*Member);
+  out += value ? std::to_string(*value) : "null";
+}
+
+void json_quoted(std::string& out, std::string_view text) {
+  out.push_back('"');
+  append_json_escaped(out, text);
+  out.push_back('"');
+}
+
+template <auto Member, Unit kUnit = Unit::kCount>
+constexpr Option option(std::string_view flag, std::string_view variable, std::string_view meaning, Apply apply,
+                        std::string_view unset = {}) {
+  return {flag, variable, meaning, apply, show<Member, kUnit>, json_number<Member>, unset};
+}
+
+// A size of at least one byte.
+template <auto Member>
+constexpr Option size_option(std::string_view flag, std::string_view variable, std::string_view meaning,
+                             std::string_view unset = {}) {
+  constexpr Apply apply = [](std::string_view v, Config& c) {
+    return store(parse_size(v), 1, kSizeMax, c.*Member, kPositiveSize);
+  };
+  return option<Member, Unit::kBytes>(flag, variable, meaning, apply, unset);
+}
+
+template <auto Member, std::uint64_t kMinimumMs = 1>
+constexpr Option duration_option(std::string_view flag, std::string_view variable, std::string_view meaning) {
+  constexpr Apply apply = [](std::string_view v, Config& c) {
+    return store(parse_duration_ms(v), kMinimumMs, kMillisecondsPerDay, c.*Member,
+                 kMinimumMs == 0 ? kDurationFromZero : kDurationFromOne);
+  };
+  return option<Member, Unit::kMilliseconds>(flag, variable, meaning, apply);
+}
+
+template <auto Member>
+constexpr Option port_option(std::string_view flag, std::string_view variable, std::string_view meaning,
+                             std::string_view unset = {}) {
+  constexpr Apply apply = [](std::string_view v, Config& c) {
+    const std::optional<std::uint16_t> parsed = parse_port(v);
+    return store(parsed ? std::optional<std::uint64_t>(*parsed) : std::nullopt, 0, 65535, c.*Member,
+                 "expected an integer from 0 to 65535");
+  };
+  return option<Member>(flag, variable, meaning, apply, unset);
+}
+
+// A whole number within [kMinimum, kMaximum]; `expected` describes that range.
+template <auto Member, std::uint64_t kMinimum, std::uint64_t kMaximum, const std::string_view& kExpected>
+constexpr Option count_option(std::string_view flag, std::string_view variable, std::string_view meaning,
+                              std::string_view unset = {}) {
+  constexpr Apply apply = [](std::string_view v, Config& c) {
+    return store(base::parse_unsigned(v), kMinimum, kMaximum, c.*Member, kExpected);
+  };
+  return option<Member>(flag, variable, meaning, apply, unset);
+}
+
+constexpr std::string_view kThreadsRange = "expected an integer from 0 to 1024 (0 = one per usable CPU)";
+constexpr std::string_view kAdminRange = "expected an integer from 1 to 1024";
+constexpr std::string_view kPositive = "expected a positive integer";
+constexpr std::string_view kCapOrZero = "expected a non-negative integer (0 = no cap)";
+
+constexpr Option kOptions[] = {
+    {"host", "HOST", "Address to listen on: IPv4 or IPv6 literal (\"::\" for dual-stack) or localhost", apply_host,
+     [](const Config& c) { return std::optional<std::string>(c.host); },
+     [](std::string& out, const Config& c) { json_quoted(out, c.host); }},
+    port_option<&Config::port>("port", "PORT", "TCP port; 0 picks a free port (logged at start-up)"),
+    port_option<&Config::admin_port>(
+        "admin-port", "ADMIN_PORT",
+        "Separate listener for /metrics, /healthz and /readyz only; unset = they stay on PORT; 0 = a free port",
+        "unset"),
+    count_option<&Config::admin_max_connections, 1, 1024, kAdminRange>(
+        "admin-max-connections", "ADMIN_MAX_CONNECTIONS", "Open connections on the admin listener, 1 to 1024"),
+    count_option<&Config::threads, 0, 1024, kThreadsRange>(
+        "threads", "THREADS", "Event-loop threads; 0 = one per usable CPU (affinity and cgroup quota)"),
+    size_option<&Config::max_memory_bytes>("max-memory-bytes", "MAX_MEMORY_BYTES",
+                                           "Total memory budget of the process; unset = the cgroup memory limit",
+                                           "cgroup limit"),
+    size_option<&Config::max_storage_bytes>(
+        "max-storage-bytes", "MAX_STORAGE_BYTES",
+        "Cap on stored entries: values, ids and a fixed per-entry overhead; beyond it 507", "derived"),
+    size_option<&Config::max_inflight_body_bytes>(
+        "max-inflight-body-bytes", "MAX_INFLIGHT_BODY_BYTES",
+        "Request bodies being received, summed over all connections; beyond it 503 with Retry-After", "derived"),
+    size_option<&Config::max_body_bytes>("max-body-bytes", "MAX_BODY_BYTES",
+                                         "Largest request body; larger bodies get 413", "derived"),
+    size_option<&Config::max_connection_memory_bytes>(
+        "max-connection-memory-bytes", "MAX_CONNECTION_MEMORY_BYTES",
+        "Connection state, buffers and the kernel socket buffers they may fill", "derived"),
+    count_option<&Config::max_connections, 1, kSizeMax, kPositive>(
+        "max-connections", "MAX_CONNECTIONS", "Open connections on PORT; further ones are accepted and closed",
+        "derived"),
+    count_option<&Config::max_connections_per_client, 0, kSizeMax, kCapOrZero>(
+        "max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT",
+        "Open connections per client IP address on PORT; 0 = no cap"),
+    option<&Config::socket_buffer_bytes, Unit::kBytes>(
+        "socket-buffer-bytes", "SOCKET_BUFFER_BYTES", "SO_SNDBUF and SO_RCVBUF of each client socket, 4KiB to 16MiB",
+        [](std::string_view v, Config& c) {
+          return store(parse_size(v), 4 << 10, 16 << 20, c.socket_buffer_bytes,
+                       "expected a size from 4KiB to 16MiB, optionally with a K, M or G suffix, e.g. 65536 or 64KiB");
+        }),
+    size_option<&Config::max_header_bytes>("max-header-bytes", "MAX_HEADER_BYTES",
+                                           "Largest request head; larger heads get 431"),
+    size_option<&Config::max_request_line>("max-request-line", "MAX_REQUEST_LINE",
+                                           "Longest request line; longer lines get 414"),
+    duration_option<&Config::header_timeout_ms>("header-timeout", "HEADER_TIMEOUT_MS",
+                                                "Time for a whole request head to arrive (408)"),
+    duration_option<&Config::body_timeout_ms>("body-timeout", "BODY_TIMEOUT_MS",
+                                              "Longest pause while a request body arrives (408)"),
+    option<&Config::body_min_rate, Unit::kBytes>(
+        "body-min-rate", "BODY_MIN_RATE",
+        "Least average upload rate, bytes per second, after BODY_TIMEOUT_MS of grace (408); 0 = off",
+        [](std::string_view v, Config& c) {
+          return store(parse_size(v), 0, kSizeMax, c.body_min_rate,
+                       "expected bytes per second, optionally with a K, M or G suffix, e.g. 1KiB; 0 turns it off");
+        }),
+    duration_option<&Config::idle_timeout_ms>("idle-timeout", "IDLE_TIMEOUT_MS",
+                                              "Keep-alive connection without a request is closed"),
+    duration_option<&Config::write_timeout_ms>("write-timeout", "WRITE_TIMEOUT_MS",
+                                               "Longest pause while a client reads a response"),
+    duration_option<&Config::shutdown_delay_ms, 0>(
+        "shutdown-delay", "SHUTDOWN_DELAY_MS", "After SIGTERM, keep serving with /readyz 503 this long before draining"),
+    duration_option<&Config::shutdown_grace_ms>("shutdown-grace", "SHUTDOWN_GRACE_MS",
+                                                "Deadline for in-flight requests while draining"),
+    {"histogram-buckets", "HISTOGRAM_BUCKETS", "Request-duration histogram upper bounds in seconds, comma-separated",
+     apply_histogram_buckets,
+     [](const Config& c) {
+       return std::optional<std::string>(c.histogram_buckets.empty() ? "built-in" : format_list(c.histogram_buckets));
+     },
+     [](std::string& out, const Config& c) {
+       // null: not configured, the built-in buckets apply.
+       if (c.histogram_buckets.empty()) {
+         out += "null";
+         return;
+       }
+       out.push_back('[');
+       out += format_list(c.histogram_buckets);
+       out.push_back(']');
+     }},
+    {"log-level", "LOG_LEVEL", "Least severe log level written: debug, info, warn, error", apply_log_level,
+     [](const Config& c) { return std::optional<std::string>(log_level_name(c.log_level)); },
+     [](std::string& out, const Config& c) { json_quoted(out, log_level_name(c.log_level)); }},
+    {"access-log", "ACCESS_LOG", "One JSON log line per request (true/false; the flag alone means true)",
+     apply_access_log, [](const Config& c) { return std::optional<std::string>(c.access_log ? "true" : "false"); },
+     [](std::string& out, const Config& c) { out += c.access_log ? "true" : "false"; }, {}, true},
+};
+
+}  // namespace
+
+std::string_view log_level_name(LogLevel level) noexcept {
+  for (const auto& [name, value] : kLogLevels) {
+    if (value == level) return name;
+  }
+  return "info";
+}
+
+std::span<const Option> options() noexcept { return kOptions; }
+
+const Option* find_option(std::string_view flag) noexcept {
+  for (const Option& option : kOptions) {
+    if (option.flag == flag) return &option;
+  }
+  return nullptr;
+}
+
+}  // namespace app
