@@ -51,7 +51,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     for (const char* name : {"PORT", "HOST", "THREADS", "MAX_BODY_BYTES", "MAX_STORAGE_BYTES", "MAX_CONNECTIONS",
                              "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "IDLE_TIMEOUT_MS", "WRITE_TIMEOUT_MS",
                              "SHUTDOWN_DELAY_MS", "SHUTDOWN_GRACE_MS", "HISTOGRAM_BUCKETS", "LOG_LEVEL", "ACCESS_LOG",
-                             "MAX_HEADER_BYTES", "MAX_REQUEST_LINE"}) {
+                             "MAX_HEADER_BYTES", "MAX_REQUEST_LINE", "ADMIN_PORT", "ADMIN_MAX_CONNECTIONS",
+                             "MAX_CONNECTIONS_PER_CLIENT", "BODY_MIN_RATE", "MAX_MEMORY_BYTES",
+                             "MAX_INFLIGHT_BODY_BYTES", "MAX_CONNECTION_MEMORY_BYTES", "SOCKET_BUFFER_BYTES"}) {
       ::unsetenv(name);
     }
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
