@@ -236,6 +236,29 @@ MaybeResponse Client::read_response(bool head_request) {
   return response;
 }
 
+bool Client::wait_closed_within(std::chrono::milliseconds limit, std::string* leftover) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
+    if (ready == 0) return false;
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    char chunk[65536];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n > 0) {
+      if (leftover) leftover->append(chunk, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n == 0) return true;
+    return errno == ECONNRESET;
+  }
+}
+
 bool Client::wait_closed(std::string* leftover) {
   for (;;) {
     char chunk[65536];

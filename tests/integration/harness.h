@@ -98,6 +98,8 @@ class Client {
   // True when the server closed the connection (EOF or reset) before the timeout; any bytes read first
   // are appended to `leftover` if given.
   bool wait_closed(std::string* leftover = nullptr);
+  // The same, waiting at most `limit` (false when the connection is still open then).
+  bool wait_closed_within(std::chrono::milliseconds limit, std::string* leftover = nullptr);
   // Bytes received so far but not yet consumed by read_response().
   const std::string& buffered() const { return buffer_; }
   void shutdown_write();
