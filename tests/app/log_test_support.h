@@ -77,7 +77,9 @@ class PipeReader {
     thread_ = std::thread([this, chunk] {
       std::vector<char> buffer(chunk);
       ssize_t got = 0;
-      while ((got = ::read(fd_, buffer.data(), buffer.size())) > 0) out_.append(buffer.data(), static_cast<std::size_t>(got));
+      while ((got = ::read(fd_, buffer.data(), buffer.size())) > 0) {
+        out_.append(buffer.data(), static_cast<std::size_t>(got));
+      }
     });
   }
   // Everything read; the pipe's write end must be closed by then.
