@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
                                   "Configured cap on stored bytes; puts beyond it are answered 507.",
                                   [&store] { return static_cast<double>(store.max_bytes()); });
+  metrics::CallbackGauge log_lines_dropped(
+      "storage_api_log_lines_dropped_total",
+      "Log lines dropped because stderr could not keep up (queue full) or failed.",
+      [&log] { return static_cast<double>(log.dropped_lines()); }, metrics::MetricType::kCounter);
   metrics::InfoGauge build_info("storage_api_build_info", "Build information; the value is always 1.",
                                 {{"version", STORAGE_API_VERSION}});
   metrics::ProcessCollector process;
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
   registry.add(buckets);
   registry.add(stored_bytes);
   registry.add(capacity);
+  registry.add(log_lines_dropped);
   registry.add(build_info);
   registry.add(process);
 
