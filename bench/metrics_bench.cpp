@@ -137,7 +137,7 @@ class ScrapeFixture {
 
  private:
   app::RequestMetrics request_metrics_;
-  std::array<metrics::CallbackGauge, 5> gauges_{
+  std::array<metrics::CallbackGauge, 6> gauges_{
       metrics::CallbackGauge("http_connections_open", "Client connections currently open.", [] { return 64.0; }),
       metrics::CallbackGauge("http_connections_rejected_total",
                              "Connections closed at accept because of the connection limit or a lack of file "
@@ -149,6 +149,9 @@ class ScrapeFixture {
       metrics::CallbackGauge("storage_api_storage_capacity_bytes",
                              "Configured cap on stored bytes; puts beyond it are answered 507.",
                              [] { return 1073741824.0; }),
+      metrics::CallbackGauge("storage_api_log_lines_dropped_total",
+                             "Log lines dropped because stderr could not keep up (queue full) or failed.",
+                             [] { return 0.0; }, metrics::MetricType::kCounter),
   };
   metrics::InfoGauge build_info_{"storage_api_build_info", "Build information; the value is always 1.",
                                  {{"version", "1.0.0"}}};

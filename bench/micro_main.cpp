@@ -74,6 +74,13 @@ constexpr Comparison kComparisons[] = {
     {"store/get_16B/threads:2", "store/get_16B/threads:1", 0,
      "CPU per op with two readers vs one: ~1 means no contention"},
     {"store/put_1KiB", "store/unordered_map_put_reference", 0, "store put vs an unlocked unordered_map insert"},
+    {"log/access_line_through_queue/threads:1", "log/format_access_line", 0,
+     "an access-log line handed to the writer thread vs only formatting it"},
+    {"log/access_line_through_queue/threads:2", "log/access_line_through_queue/threads:1", 0,
+     "CPU per line with two logging threads vs one: the queue's mutex contended"},
+    {"log/access_line_process_cpu/process_time/real_time", "log/access_line_through_queue/threads:1", 0,
+     "the line's cost to the whole process (writer thread included) vs to the caller"},
+    {"log/access_line_dropped", "log/format_access_line", 0, "a line dropped because stderr is full vs formatting it"},
 };
 
 void print_ratios(const RatioReporter& reporter) {

@@ -174,6 +174,10 @@ int main(int argc, char** argv) {
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
                                   "Cap on stored entries (MAX_STORAGE_BYTES); puts beyond it are answered 507.",
                                   [&store] { return static_cast<double>(store.max_bytes()); });
+  metrics::CallbackGauge log_lines_dropped(
+      "storage_api_log_lines_dropped_total",
+      "Log lines dropped because stderr could not keep up (queue full) or failed.",
+      [&log] { return static_cast<double>(log.dropped_lines()); }, metrics::MetricType::kCounter);
   metrics::InfoGauge build_info("storage_api_build_info", "Build information; the value is always 1.",
                                 {{"version", STORAGE_API_VERSION}});
   app::MemoryMetrics memory({app::MemoryMetrics::Area{"storage", nullptr},
@@ -192,6 +196,7 @@ int main(int argc, char** argv) {
   registry.add(stored_bytes);
   registry.add(capacity);
   registry.add(memory);
+  registry.add(log_lines_dropped);
   registry.add(build_info);
   registry.add(process);
 

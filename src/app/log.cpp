@@ -1,9 +1,5 @@
 #include "app/log.h"
 
-#include <poll.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -14,9 +10,6 @@
 
 namespace app {
 namespace {
-
-// How long a full non-blocking descriptor may hold up a line before the rest of it is dropped.
-constexpr int kWriteStallTimeoutMs = 1000;
 
 std::string_view level_name(LogLevel level) noexcept {
   switch (level) {
@@ -97,26 +90,6 @@ void append_value(std::string& out, const LogField& field) {
       field.value);
 }
 
-// Writes all of `data`, resuming after signals and partial writes. A descriptor that stays full (a
-// non-blocking stderr nobody reads) loses the rest of the line rather than stalling the caller forever.
-void write_fully(int fd, std::string_view data) noexcept {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written >= 0) {
-      data.remove_prefix(static_cast<std::size_t>(written));
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return;
-    pollfd writable{fd, POLLOUT, 0};
-    int ready = 0;
-    do {
-      ready = ::poll(&writable, 1, kWriteStallTimeoutMs);
-    } while (ready < 0 && errno == EINTR);
-    if (ready <= 0) return;
-  }
-}
-
 // Length of the well-formed UTF-8 sequence starting at text[i], or 0 when the byte there does not start
 // one (stray continuation, overlong form, surrogate, beyond U+10FFFF, or truncated).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
@@ -184,30 +157,36 @@ void append_json_escaped(std::string& out, std::string_view text) {
   }
 }
 
+void append_log_line(std::string& out, LogLevel level, std::string_view event,
+                     std::initializer_list<LogField> fields) {
+  out.reserve(out.size() + 128 + event.size() + fields.size() * 32);
+  out += "{\"ts\":\"";
+  append_timestamp(out);
+  out += "\",\"level\":\"";
+  out += level_name(level);
+  out += "\",\"event\":\"";
+  append_json_escaped(out, event);
+  out.push_back('"');
+  for (const LogField& field : fields) {
+    out += ",\"";
+    append_json_escaped(out, field.key);
+    out += "\":";
+    append_value(out, field);
+  }
+  out += "}\n";
+}
+
 void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) const {
   if (!enabled(level)) return;
   std::string line;
   try {
-    line.reserve(128 + event.size() + fields.size() * 32);
-    line += "{\"ts\":\"";
-    append_timestamp(line);
-    line += "\",\"level\":\"";
-    line += level_name(level);
-    line += "\",\"event\":\"";
-    append_json_escaped(line, event);
-    line.push_back('"');
-    for (const LogField& field : fields) {
-      line += ",\"";
-      append_json_escaped(line, field.key);
-      line += "\":";
-      append_value(line, field);
-    }
-    line += "}\n";
+    append_log_line(line, level, event, fields);
   } catch (...) {
-    // Out of memory: a lost log line is better than an exception thrown into the event loop.
+    // Out of memory: a lost (and counted) log line is better than an exception thrown into the event loop.
+    queue_.count_dropped();
     return;
   }
-  write_fully(fd_, line);
+  queue_.push(line);
 }
 
 }  // namespace app

@@ -1,10 +1,17 @@
 #pragma once
 // Logger: one JSON object per line on a file descriptor (stderr in production), for log shippers.
 //
-// Each line is {"ts":"<RFC 3339 UTC with ms>","level":"info","event":"<event>",<fields>} and is written
-// with a single write(2), so lines from several threads never interleave. Messages below the configured
-// level cost one comparison. Field values are JSON-escaped (control bytes as \u00XX, invalid UTF-8 bytes
-// as \ufffd), so request data can never break a line.
+// Each line is {"ts":"<RFC 3339 UTC with ms>","level":"info","event":"<event>",<fields>}. The calling
+// thread only formats it and hands it to a LogQueue, whose writer thread writes it: logging never waits
+// for the descriptor, so a slow stderr cannot stall an event loop. When the queue is full the line is
+// dropped and counted (dropped_lines()). Lines from one thread keep their order and never interleave with
+// others'. Messages below the configured level cost one comparison. Field values are JSON-escaped (control
+// bytes as \u00XX, invalid UTF-8 bytes as \ufffd), so request data can never break a line. log() never
+// throws: a line that cannot be formatted for lack of memory is dropped and counted.
+//
+// Destroying the Logger writes what is still queued (bounded by the drain timeout) and stops the writer.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -12,6 +19,7 @@
 #include <variant>
 
 #include "app/config.h"
+#include "app/log_queue.h"
 
 namespace app {
 
@@ -25,7 +33,9 @@ struct LogField {
 
 class Logger {
  public:
-  explicit Logger(LogLevel level, int fd = 2) noexcept : level_(level), fd_(fd) {}
+  explicit Logger(LogLevel level, int fd = 2, std::size_t queue_bytes = LogQueue::kDefaultCapacity,
+                  std::chrono::milliseconds drain_timeout = LogQueue::kDefaultDrainTimeout) noexcept
+      : level_(level), queue_(fd, queue_bytes, drain_timeout) {}
 
   bool enabled(LogLevel level) const noexcept { return level >= level_; }
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {}) const;
@@ -34,10 +44,20 @@ class Logger {
   void warn(std::string_view event, std::initializer_list<LogField> fields = {}) const { log(LogLevel::kWarn, event, fields); }
   void error(std::string_view event, std::initializer_list<LogField> fields = {}) const { log(LogLevel::kError, event, fields); }
 
+  // Lines logged at an enabled level that were not, and will not be, written.
+  std::uint64_t dropped_lines() const noexcept { return queue_.dropped_lines(); }
+  // Bytes waiting for the writer; at most the queue's capacity.
+  std::size_t queued_bytes() const noexcept { return queue_.queued_bytes(); }
+
  private:
   LogLevel level_;
-  int fd_;
+  // Mutable: logging is logically const (callers share a const Logger), the queue is its output.
+  mutable LogQueue queue_;
 };
+
+// Appends one line exactly as log() queues it, '\n' included. Throws std::bad_alloc when out of memory.
+void append_log_line(std::string& out, LogLevel level, std::string_view event,
+                     std::initializer_list<LogField> fields);
 
 // Appends `text` as the inside of a JSON string (no quotes added).
 void append_json_escaped(std::string& out, std::string_view text);

@@ -1,7 +1,5 @@
+// Logger line format and JSON escaping. The queue and writer thread are tested in log_writer_test.cpp.
 #include "app/log.h"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -9,79 +7,41 @@
 #include <ctime>
 #include <limits>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
+
+#include "app/log_test_support.h"
 
 namespace app {
 namespace {
 
 using namespace std::string_literals;
 using namespace std::string_view_literals;
+using log_test::after_timestamp;
+using log_test::all_digits;
+using log_test::kLinePrefix;
+using log_test::kTimestampLength;
+using log_test::Pipe;
+using log_test::split_lines;
 
-// The fixed part of a line before the timestamp, and the length of "2026-11-24T01:42:33.123Z".
-constexpr std::string_view kLinePrefix = "{\"ts\":\"";
-constexpr std::size_t kTimestampLength = 24;
-
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) == 0) {
-      read_end = fds[0];
-      write_end = fds[1];
-    }
+// Everything `body` logs through a Logger on a pipe. The Logger is destroyed, so its queue is written out,
+// before the pipe is read.
+template <typename Body>
+std::string logged_output(LogLevel level, Body body) {
+  Pipe pipe;
+  EXPECT_GE(pipe.write_end, 0);
+  {
+    const Logger logger(level, pipe.write_end);
+    body(logger);
   }
-  ~Pipe() {
-    close_write();
-    if (read_end >= 0) ::close(read_end);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  void close_write() {
-    if (write_end >= 0) ::close(write_end);
-    write_end = -1;
-  }
-  // Everything written so far; the write end is closed first so the read ends at EOF.
-  std::string drain() {
-    close_write();
-    std::string out;
-    char buffer[65536];
-    ssize_t got = 0;
-    while ((got = ::read(read_end, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(got));
-    return out;
-  }
-};
+  return pipe.drain();
+}
 
 std::string escaped(std::string_view text) {
   std::string out;
   append_json_escaped(out, text);
   return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) {
-      lines.push_back(text.substr(start) + "<no newline>");
-      break;
-    }
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
-bool all_digits(std::string_view text) {
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return !text.empty();
 }
 
 int number_at(std::string_view text, std::size_t position, std::size_t length) {
@@ -90,41 +50,36 @@ int number_at(std::string_view text, std::size_t position, std::size_t length) {
   return value;
 }
 
-// Checks the line is {"ts":"<timestamp>",<rest> and returns <rest>, or "<bad line>" with a test failure.
-std::string after_timestamp(const std::string& line) {
-  if (line.size() < kLinePrefix.size() + kTimestampLength + 2 || line.rfind(kLinePrefix, 0) != 0) {
-    ADD_FAILURE() << "bad line: " << line;
-    return "<bad line>";
-  }
-  const std::string_view ts = std::string_view(line).substr(kLinePrefix.size(), kTimestampLength);
-  const bool shape = all_digits(ts.substr(0, 4)) && ts[4] == '-' && all_digits(ts.substr(5, 2)) && ts[7] == '-' &&
-                     all_digits(ts.substr(8, 2)) && ts[10] == 'T' && all_digits(ts.substr(11, 2)) &&
-                     ts[13] == ':' && all_digits(ts.substr(14, 2)) && ts[16] == ':' &&
-                     all_digits(ts.substr(17, 2)) && ts[19] == '.' && all_digits(ts.substr(20, 3)) && ts[23] == 'Z';
-  EXPECT_TRUE(shape) << ts;
-  EXPECT_EQ(line.substr(kLinePrefix.size() + kTimestampLength, 2), "\",");
-  return line.substr(kLinePrefix.size() + kTimestampLength + 2);
-}
-
 TEST(Logger, WritesOneJsonObjectPerLine) {
-  Pipe pipe;
-  ASSERT_GE(pipe.write_end, 0);
-  const Logger logger(LogLevel::kDebug, pipe.write_end);
-  logger.info("server_started", {{"host", "0.0.0.0"sv}, {"port", std::int64_t{5000}}});
-  logger.error("no_fields");
-  const std::vector<std::string> lines = split_lines(pipe.drain());
+  const std::vector<std::string> lines = split_lines(logged_output(LogLevel::kDebug, [](const Logger& logger) {
+    logger.info("server_started", {{"host", "0.0.0.0"sv}, {"port", std::int64_t{5000}}});
+    logger.error("no_fields");
+  }));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(after_timestamp(lines[0]), R"("level":"info","event":"server_started","host":"0.0.0.0","port":5000})");
   EXPECT_EQ(after_timestamp(lines[1]), R"("level":"error","event":"no_fields"})");
 }
 
+TEST(Logger, AppendLogLineFormatsWhatLogWrites) {
+  const std::vector<std::string> written = split_lines(logged_output(LogLevel::kInfo, [](const Logger& logger) {
+    logger.warn("same", {{"n", std::int64_t{7}}, {"text", "a\"b"sv}});
+  }));
+  std::string formatted = "kept:";
+  append_log_line(formatted, LogLevel::kWarn, "same", {{"n", std::int64_t{7}}, {"text", "a\"b"sv}});
+  ASSERT_EQ(written.size(), 1u);
+  ASSERT_EQ(formatted.rfind("kept:", 0), 0u);
+  ASSERT_EQ(formatted.back(), '\n');
+  EXPECT_EQ(after_timestamp(formatted.substr(5, formatted.size() - 6)), after_timestamp(written[0]));
+}
+
 TEST(Logger, TimestampIsCurrentUtcTime) {
-  Pipe pipe;
-  const Logger logger(LogLevel::kInfo, pipe.write_end);
-  const std::time_t before = std::time(nullptr);
-  logger.info("tick");
-  const std::time_t after = std::time(nullptr);
-  const std::string line = pipe.drain();
+  std::time_t before = 0;
+  std::time_t after = 0;
+  const std::string line = logged_output(LogLevel::kInfo, [&](const Logger& logger) {
+    before = std::time(nullptr);
+    logger.info("tick");
+    after = std::time(nullptr);
+  });
   ASSERT_GT(line.size(), kLinePrefix.size() + kTimestampLength);
   const std::string_view ts = std::string_view(line).substr(kLinePrefix.size(), kTimestampLength);
   ASSERT_TRUE(all_digits(ts.substr(0, 4))) << ts;
@@ -142,24 +97,24 @@ TEST(Logger, TimestampIsCurrentUtcTime) {
 }
 
 TEST(Logger, WritesEveryValueType) {
-  Pipe pipe;
-  const Logger logger(LogLevel::kInfo, pipe.write_end);
-  logger.warn("types", {
-                           {"literal", "text"},
-                           {"view", "a\"b"sv},
-                           {"negative", std::int64_t{-42}},
-                           {"int64_min", std::numeric_limits<std::int64_t>::min()},
-                           {"uint64_max", std::numeric_limits<std::uint64_t>::max()},
-                           {"quarter", 0.25},
-                           {"third", 1.0 / 3.0},
-                           {"big", 1e300},
-                           {"nan", std::numeric_limits<double>::quiet_NaN()},
-                           {"inf", std::numeric_limits<double>::infinity()},
-                           {"minus_inf", -std::numeric_limits<double>::infinity()},
-                           {"yes", true},
-                           {"no", false},
-                       });
-  const std::vector<std::string> lines = split_lines(pipe.drain());
+  const std::string output = logged_output(LogLevel::kInfo, [](const Logger& logger) {
+    logger.warn("types", {
+                             {"literal", "text"},
+                             {"view", "a\"b"sv},
+                             {"negative", std::int64_t{-42}},
+                             {"int64_min", std::numeric_limits<std::int64_t>::min()},
+                             {"uint64_max", std::numeric_limits<std::uint64_t>::max()},
+                             {"quarter", 0.25},
+                             {"third", 1.0 / 3.0},
+                             {"big", 1e300},
+                             {"nan", std::numeric_limits<double>::quiet_NaN()},
+                             {"inf", std::numeric_limits<double>::infinity()},
+                             {"minus_inf", -std::numeric_limits<double>::infinity()},
+                             {"yes", true},
+                             {"no", false},
+                         });
+  });
+  const std::vector<std::string> lines = split_lines(output);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(after_timestamp(lines[0]),
             R"("level":"warn","event":"types","literal":"text","view":"a\"b","negative":-42,)"
@@ -169,13 +124,12 @@ TEST(Logger, WritesEveryValueType) {
 }
 
 TEST(Logger, RawJsonFieldsAreWrittenVerbatim) {
-  Pipe pipe;
-  const Logger logger(LogLevel::kInfo, pipe.write_end);
-  logger.info("config", {{"config", R"({"port":5000,"buckets":[0.1,1]})"sv, true},
-                         {"list", "[1,2]"sv, true},
-                         {"empty_raw", ""sv, true},
-                         {"not_raw", "[1,2]"sv}});
-  const std::vector<std::string> lines = split_lines(pipe.drain());
+  const std::vector<std::string> lines = split_lines(logged_output(LogLevel::kInfo, [](const Logger& logger) {
+    logger.info("config", {{"config", R"({"port":5000,"buckets":[0.1,1]})"sv, true},
+                           {"list", "[1,2]"sv, true},
+                           {"empty_raw", ""sv, true},
+                           {"not_raw", "[1,2]"sv}});
+  }));
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(after_timestamp(lines[0]),
             R"("level":"info","event":"config","config":{"port":5000,"buckets":[0.1,1]},"list":[1,2],)"
@@ -183,10 +137,9 @@ TEST(Logger, RawJsonFieldsAreWrittenVerbatim) {
 }
 
 TEST(Logger, EscapesEventsKeysAndValues) {
-  Pipe pipe;
-  const Logger logger(LogLevel::kInfo, pipe.write_end);
-  logger.info("ev\"ent\n", {{"k\\ey", "line1\nline2\0end"sv}, {"path", "/a\xff"sv}});
-  const std::string output = pipe.drain();
+  const std::string output = logged_output(LogLevel::kInfo, [](const Logger& logger) {
+    logger.info("ev\"ent\n", {{"k\\ey", "line1\nline2\0end"sv}, {"path", "/a\xff"sv}});
+  });
   const std::vector<std::string> lines = split_lines(output);
   ASSERT_EQ(lines.size(), 1u) << output;
   EXPECT_EQ(after_timestamp(lines[0]),
@@ -206,88 +159,20 @@ TEST(Logger, FiltersBelowConfiguredLevel) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(static_cast<int>(c.configured));
-    Pipe pipe;
-    const Logger logger(c.configured, pipe.write_end);
-    logger.debug("e");
-    logger.info("e");
-    logger.warn("e");
-    logger.error("e");
-    logger.log(LogLevel::kWarn, "e");
-    const std::vector<std::string> lines = split_lines(pipe.drain());
+    const std::vector<std::string> lines = split_lines(logged_output(c.configured, [&c](const Logger& logger) {
+      logger.debug("e");
+      logger.info("e");
+      logger.warn("e");
+      logger.error("e");
+      logger.log(LogLevel::kWarn, "e");
+      EXPECT_EQ(logger.enabled(LogLevel::kDebug), c.configured == LogLevel::kDebug);
+      EXPECT_TRUE(logger.enabled(LogLevel::kError));
+    }));
     ASSERT_EQ(lines.size(), c.expected_levels.size());
     for (std::size_t i = 0; i < lines.size(); ++i) {
       EXPECT_EQ(after_timestamp(lines[i]), "\"level\":\"" + c.expected_levels[i] + "\",\"event\":\"e\"}");
     }
-    EXPECT_EQ(logger.enabled(LogLevel::kDebug), c.configured == LogLevel::kDebug);
-    EXPECT_TRUE(logger.enabled(LogLevel::kError));
   }
-}
-
-TEST(Logger, LinesFromManyThreadsNeverInterleave) {
-  // Every line stays below PIPE_BUF, so one write(2) per line is atomic on a pipe; several writes per
-  // line would let the threads' pieces mix.
-  constexpr int kThreads = 4;
-  constexpr int kLinesPerThread = 300;
-  Pipe pipe;
-  std::string contents;
-  std::thread reader([&] {
-    char buffer[65536];
-    ssize_t got = 0;
-    while ((got = ::read(pipe.read_end, buffer, sizeof buffer)) > 0)
-      contents.append(buffer, static_cast<std::size_t>(got));
-  });
-  {
-    const Logger logger(LogLevel::kInfo, pipe.write_end);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&logger, t] {
-        const std::string payload(static_cast<std::size_t>(500 + t * 700), static_cast<char>('a' + t));
-        for (int i = 0; i < kLinesPerThread; ++i) {
-          logger.info("line", {{"thread", std::int64_t{t}}, {"payload", std::string_view(payload)}});
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-  }
-  pipe.close_write();
-  reader.join();
-
-  std::set<std::string> expected;
-  for (int t = 0; t < kThreads; ++t) {
-    const std::string payload(static_cast<std::size_t>(500 + t * 700), static_cast<char>('a' + t));
-    expected.insert(R"("level":"info","event":"line","thread":)" + std::to_string(t) + R"(,"payload":")" +
-                    payload + "\"}");
-  }
-  const std::vector<std::string> lines = split_lines(contents);
-  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kThreads * kLinesPerThread));
-  for (const std::string& line : lines) {
-    ASSERT_EQ(expected.count(after_timestamp(line)), 1u) << line.substr(0, 200);
-  }
-}
-
-TEST(Logger, ResumesPartialWritesOnANonBlockingPipe) {
-  Pipe pipe;
-  // A small non-blocking pipe makes write(2) accept only part of the line and then report EAGAIN.
-  ASSERT_GE(::fcntl(pipe.write_end, F_SETPIPE_SZ, 4096), 0);
-  ASSERT_EQ(::fcntl(pipe.write_end, F_SETFL, O_NONBLOCK), 0);
-  std::string received;
-  std::thread reader([&] {
-    char buffer[1000];
-    ssize_t got = 0;
-    while ((got = ::read(pipe.read_end, buffer, sizeof buffer)) > 0)
-      received.append(buffer, static_cast<std::size_t>(got));
-  });
-  std::string payload(300000, 'x');
-  for (std::size_t i = 0; i < payload.size(); i += 997) payload[i] = static_cast<char>('a' + i % 26);
-  {
-    const Logger logger(LogLevel::kInfo, pipe.write_end);
-    logger.info("big", {{"payload", std::string_view(payload)}});
-  }
-  pipe.close_write();
-  reader.join();
-  const std::vector<std::string> lines = split_lines(received);
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(after_timestamp(lines[0]), R"("level":"info","event":"big","payload":")" + payload + "\"}");
 }
 
 struct EscapeCase {

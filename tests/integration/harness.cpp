@@ -69,6 +69,10 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     std::string pending;
     char chunk[4096];
     for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return !stderr_paused_; });
+      }
       const ssize_t n = ::read(stderr_fd_, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
@@ -104,6 +108,7 @@ ServerProcess::~ServerProcess() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
   }
+  pause_stderr(false);  // the reader runs to EOF
   if (reader_.joinable()) reader_.join();
   if (stderr_fd_ >= 0) ::close(stderr_fd_);
 }
@@ -126,6 +131,12 @@ std::optional<std::string> ServerProcess::wait_for_log(std::string_view needle, 
 std::vector<std::string> ServerProcess::log_lines() {
   std::lock_guard lock(mutex_);
   return lines_;
+}
+
+void ServerProcess::pause_stderr(bool paused) {
+  std::lock_guard lock(mutex_);
+  stderr_paused_ = paused;
+  changed_.notify_all();
 }
 
 void ServerProcess::signal(int signal_number) { ::kill(pid_, signal_number); }

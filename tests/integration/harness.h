@@ -36,6 +36,9 @@ class ServerProcess {
   // Waits until a stderr line contains `needle`; returns that line, or nullopt on timeout.
   std::optional<std::string> wait_for_log(std::string_view needle, std::chrono::milliseconds timeout = 5000ms);
   std::vector<std::string> log_lines();
+  // Stops (true) or resumes reading the server's stderr, so its pipe fills up as behind a log collector
+  // that stalls. A read already under way completes first; lines read so far stay available.
+  void pause_stderr(bool paused);
 
   void signal(int signal_number);
   // Waits for the process to exit; its exit code, or nullopt on timeout (or when killed by a signal).
@@ -52,6 +55,7 @@ class ServerProcess {
   std::condition_variable changed_;
   std::vector<std::string> lines_;
   bool stderr_closed_ = false;
+  bool stderr_paused_ = false;
 };
 
 struct Response {
