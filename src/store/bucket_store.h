@@ -19,8 +19,8 @@
 // stored_bytes() never exceeds max_bytes(): a put() that would pass the cap leaves the store unchanged and
 // answers kCapacityExceeded (507). Replacing a value nobody else holds needs room only for the difference;
 // replacing one a reader still holds needs room for the whole new value, since both exist until it is done.
-// Not counted: the store's fixed cost (the shard array and each shard's minimum bucket array, about 8 KiB
-// at 64 shards), and the allocator's rounding of values large enough to be mmap'd (under 4 KiB a value).
+// Not counted: the store's fixed cost (the shard array and each shard's minimum bucket array: 13 KiB at 64
+// shards), and the allocator's page rounding of values large enough to be mmap'd (under 4 KiB a value).
 //
 // Values handed out by get() must be released before the store is destroyed.
 #include <cstddef>
