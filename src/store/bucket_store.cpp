@@ -126,6 +126,8 @@ bool BucketStore::erase(std::string_view id) noexcept {
 bool BucketStore::would_fit(std::string_view id, std::size_t value_size) const noexcept {
   const std::size_t value_charge = saturating_add(base::SharedBytes::header_bytes(), value_size);
   std::size_t needed = saturating_add(entry_bytes(id.size()), value_charge);
+  // A new entry needs the most, so when it fits any put of that size does: the common case asks no lock.
+  if (needed != SIZE_MAX && needed <= account_.available()) return true;
   {
     const std::uint64_t id_hash = hash(id);
     const Shard& shard = shards_[shard_of(id_hash)];
