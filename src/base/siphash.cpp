@@ -60,7 +60,7 @@ HashKey key_from_bytes(const char (&bytes)[kKeyBytes]) noexcept {
 template <int C, int D>
 std::uint64_t siphash(const HashKey& key, std::string_view data) noexcept {
   static_assert(C > 0 && D > 0);
-  // "somepseudorandomlygeneratedbytes", the initialisation constants of the paper.
+  // The paper's initialisation constants (32 bytes of ASCII text, as four little-endian words).
   State s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL, key.k0 ^ 0x6c7967656e657261ULL,
           key.k1 ^ 0x7465646279746573ULL};
   const char* p = data.data();

@@ -69,8 +69,9 @@ bool BucketStore::charge_replacement(base::SharedBytes& old_value, base::MemoryR
 BucketStore::PutResult BucketStore::insert(std::string_view id, base::SharedBytes value) noexcept {
   const std::uint64_t id_hash = hash(id);
   Shard& shard = shards_[shard_of(id_hash)];
-  // Everything this put allocates is allocated here, and everything it frees (a replaced entry and its
-  // value, a refused entry, a replaced bucket array) is held in these until after the lock is released.
+  // Everything this put allocates is allocated here (a resize's array too, unless another thread changed
+  // the shard's size meanwhile), and everything it frees (a replaced entry and its value, a refused entry,
+  // a replaced bucket array) is held in these until after the lock is released.
   EntryPtr fresh = make_entry(id_hash, id, std::move(value));
   if (!fresh) return PutResult::kCapacityExceeded;
   BucketArray spare = shard.table.prepare_resize(+1);
