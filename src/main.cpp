@@ -17,6 +17,7 @@
 #include "app/log.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
+#include "base/siphash.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
@@ -88,7 +89,13 @@ int main(int argc, char** argv) {
   effective.threads = threads;
   if (effective.histogram_buckets.empty()) effective.histogram_buckets = metrics::default_duration_buckets();
 
-  store::BucketStore store(config.max_storage_bytes.value_or(std::size_t{256} << 20));
+  // Drawn once per process: which ids share a shard or a chain is then unknown to every client.
+  const base::Result<base::HashKey> hash_key = base::HashKey::random();
+  if (!hash_key) {
+    log.error("start_failed", {{"error", hash_key.status().message()}});
+    return 1;
+  }
+  store::BucketStore store(config.max_storage_bytes.value_or(std::size_t{256} << 20), *hash_key);
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
@@ -119,8 +126,11 @@ int main(int argc, char** argv) {
       [&server] { return static_cast<double>(server.rejected_connections()); }, metrics::MetricType::kCounter);
   metrics::CallbackGauge buckets("storage_api_buckets", "Buckets currently stored.",
                                  [&store] { return static_cast<double>(store.bucket_count()); });
-  metrics::CallbackGauge stored_bytes("storage_api_stored_bytes", "Sum of the sizes of all stored bucket values.",
-                                      [&store] { return static_cast<double>(store.stored_bytes()); });
+  metrics::CallbackGauge stored_bytes(
+      "storage_api_stored_bytes",
+      "Bytes charged to the storage cap: each stored bucket's id, value and a fixed per-bucket overhead, "
+      "plus replaced or deleted values still being sent to a client.",
+      [&store] { return static_cast<double>(store.stored_bytes()); });
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
                                   "Configured cap on stored bytes; puts beyond it are answered 507.",
                                   [&store] { return static_cast<double>(store.max_bytes()); });

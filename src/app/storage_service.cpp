@@ -60,9 +60,9 @@ bool StorageService::precheck(const http::RequestHead& head, http::Response& ref
   if (head.expect_continue && refuse_by_route(head, match, refusal)) return false;
 
   if (head.method == http::Method::kPut && match.route == http::Route::kBucket && !match.bad_id &&
-      head.has_content_length && !context_.store.would_fit(static_cast<std::size_t>(head.content_length)) &&
-      !context_.store.get(match.id)) {
-    // A new bucket that cannot fit: refuse before receiving bytes that would be thrown away.
+      head.has_content_length &&
+      !context_.store.would_fit(match.id, static_cast<std::size_t>(head.content_length))) {
+    // A bucket, new or replaced, that cannot fit: refuse before receiving bytes that would be thrown away.
     refusal = http::Response::error(507);
     return false;
   }
@@ -100,18 +100,19 @@ void StorageService::handle_bucket(const http::RequestHead& head, const http::Ro
   switch (head.method) {
     case http::Method::kGet:
     case http::Method::kHead: {
-      store::Blob blob = context_.store.get(match.id);
-      if (!blob) {
+      base::SharedBytes value = context_.store.get(match.id);
+      if (!value) {
         response = http::Response::error(404);
         return;
       }
       response.content_type = http::kOctetStreamContentType;
-      response.body = *blob;
-      response.body_owner = std::move(blob);
+      response.body = value.view();
+      response.body_owner = std::move(value);
       return;
     }
     case http::Method::kPut:
-      if (context_.store.put(match.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
+      // Copied until the connection hands the body over as a base::ByteBuilder, stored without a copy.
+      if (context_.store.put(match.id, std::string_view(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
         response = http::Response::error(507);
       }
       return;

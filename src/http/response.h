@@ -1,16 +1,17 @@
 #pragma once
 // Response: what a handler answers, and its serialisation into HTTP/1.1 bytes.
 //
-// A Response only points at its body; `body_owner` keeps stored bytes alive when the body is a bucket's
-// value, so answering a GET copies the bytes once, into the connection's output buffer. Every serialised
+// A Response only points at its body; `body_owner` keeps stored bytes alive (and charged to the store's
+// cap) when the body is a bucket's value, so answering a GET copies the bytes once, into the connection's
+// output buffer. Every serialised
 // response carries Date and Content-Length (for HEAD the length of the body it omits), Connection: close
 // when the connection will close, and Connection: keep-alive when an HTTP/1.0 client asked to keep it.
 #include <ctime>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/buffer.h"
+#include "base/shared_bytes.h"
 
 namespace http {
 
@@ -21,7 +22,7 @@ struct Response {
   int status = 200;
   std::string_view content_type;  // no Content-Type header when empty
   std::string_view body;
-  std::shared_ptr<const std::string> body_owner;
+  base::SharedBytes body_owner;
   std::string_view allow;  // Allow header (405) when not empty
   bool close = false;      // the handler wants the connection closed after this response
 

@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/request_parser.h"
 #include "http/response.h"
@@ -32,7 +32,7 @@ class MapStoreHandler final : public http::Handler {
     const std::string id(match.id);
     handled.push_back(std::string(http::method_name(head.method)) + " " + id);
     if (head.method == http::Method::kPut) {
-      store[id] = std::make_shared<const std::string>(std::move(body));
+      store[id] = base::SharedBytes::copy_of(body);
       return;  // 200 with the default, empty body
     }
     const auto found = store.find(id);
@@ -40,7 +40,7 @@ class MapStoreHandler final : public http::Handler {
       response = http::Response::error(404);
       return;
     }
-    response.body = *found->second;
+    response.body = found->second.view();
     response.body_owner = found->second;
   }
   void on_request_end() override { ++ended; }
@@ -48,7 +48,7 @@ class MapStoreHandler final : public http::Handler {
     statuses.push_back(status);
   }
 
-  std::map<std::string, std::shared_ptr<const std::string>> store;
+  std::map<std::string, base::SharedBytes> store;
   std::vector<std::string> handled;
   std::vector<int> statuses;
   int begun = 0;
@@ -62,7 +62,7 @@ struct Exchange {
   std::string output;
   std::vector<int> statuses;
   std::vector<std::string> handled;
-  std::map<std::string, std::shared_ptr<const std::string>> store;
+  std::map<std::string, base::SharedBytes> store;
   bool closed = false;
   bool balanced = false;
 };
@@ -241,7 +241,7 @@ TEST(FuzzRegression, RequestInsideABodyNeverReachesTheStore) {
       EXPECT_EQ(result.handled, (std::vector<std::string>{"PUT outer", "GET outer"}));
       ASSERT_EQ(result.store.size(), 1u);
       ASSERT_EQ(result.store.count("outer"), 1u);
-      EXPECT_EQ(*result.store.at("outer"), inner);
+      EXPECT_EQ(result.store.at("outer").view(), inner);
       EXPECT_EQ(result.statuses, (std::vector<int>{200, 200}));
       EXPECT_TRUE(result.output.ends_with("\r\n\r\n" + inner));
       EXPECT_FALSE(result.closed);
