@@ -127,7 +127,7 @@ BENCHMARK(BM_ConnectionGetFixedAnswer)->Name("connection/get_fixed_answer");
 class ServiceFixture {
  public:
   ServiceFixture()
-      : store_(1u << 30),
+      : store_(1u << 30, base::HashKey{1, 2}),
         request_metrics_(metrics::default_duration_buckets(), 1),
         log_(app::LogLevel::kError),
         context_{store_, request_metrics_, registry_, shutting_down_, log_, false},

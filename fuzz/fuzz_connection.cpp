@@ -29,13 +29,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz_check.h"
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/router.h"
 
@@ -140,12 +140,12 @@ class BucketHandler final : public http::Handler {
           return;
         }
         response.content_type = http::kOctetStreamContentType;
-        response.body = *found->second;
+        response.body = found->second.view();
         response.body_owner = found->second;
         return;
       }
       case http::Method::kPut:
-        store[id] = std::make_shared<const std::string>(std::move(body));
+        store[id] = base::SharedBytes::copy_of(body);
         return;
       case http::Method::kDelete:
         if (store.erase(id) == 0) response = http::Response::error(400);
@@ -190,7 +190,7 @@ class BucketHandler final : public http::Handler {
 
   bool active() const noexcept { return active_; }
 
-  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> store;
+  std::map<std::string, base::SharedBytes, std::less<>> store;
   std::vector<HandledCall> calls;
   std::vector<ResponseRecord> responses;
   std::string transcript;  // every call in order, for comparing two runs of the same stream
@@ -542,7 +542,7 @@ void check_wrapped(const RunResult& result, std::string_view body, const Wrappin
     if (call.method == http::Method::kPut) FUZZ_CHECK(call.body == body);
   }
   for (const auto& [id, value] : result.handler.store) {
-    FUZZ_CHECK(id == kOuterId && *value == body);
+    FUZZ_CHECK(id == kOuterId && value.view() == body);
   }
   if (!wrapping.extra_fields.empty()) return;
 

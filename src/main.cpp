@@ -21,6 +21,7 @@
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
 #include "base/memory_account.h"
+#include "base/siphash.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
@@ -122,8 +123,14 @@ int main(int argc, char** argv) {
   effective.max_body_bytes = plan.max_body_bytes;
   if (effective.histogram_buckets.empty()) effective.histogram_buckets = metrics::default_duration_buckets();
 
+  // Drawn once per process: which ids share a shard or a chain is then unknown to every client.
+  const base::Result<base::HashKey> hash_key = base::HashKey::random();
+  if (!hash_key) {
+    log.error("start_failed", {{"error", hash_key.status().message()}});
+    return 1;
+  }
   // Every byte a client can make the process hold is charged to one of these before it is held.
-  store::BucketStore store(plan.storage);
+  store::BucketStore store(plan.storage, *hash_key);
   base::MemoryAccount inflight_bodies(plan.inflight_bodies);
   base::MemoryAccount connection_memory(plan.connection_memory);
   base::MemoryAccount admin_memory(plan.admin_memory);
@@ -169,8 +176,11 @@ int main(int argc, char** argv) {
       [&server] { return static_cast<double>(server.rejected_connections()); }, metrics::MetricType::kCounter);
   metrics::CallbackGauge buckets("storage_api_buckets", "Buckets currently stored.",
                                  [&store] { return static_cast<double>(store.bucket_count()); });
-  metrics::CallbackGauge stored_bytes("storage_api_stored_bytes", "Sum of the sizes of all stored bucket values.",
-                                      [&store] { return static_cast<double>(store.stored_bytes()); });
+  metrics::CallbackGauge stored_bytes(
+      "storage_api_stored_bytes",
+      "Bytes charged to the storage cap: each stored bucket's id, value and a fixed per-bucket overhead, "
+      "plus replaced or deleted values still being sent to a client.",
+      [&store] { return static_cast<double>(store.stored_bytes()); });
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
                                   "Cap on stored entries (MAX_STORAGE_BYTES); puts beyond it are answered 507.",
                                   [&store] { return static_cast<double>(store.max_bytes()); });
@@ -180,7 +190,7 @@ int main(int argc, char** argv) {
       [&log] { return static_cast<double>(log.dropped_lines()); }, metrics::MetricType::kCounter);
   metrics::InfoGauge build_info("storage_api_build_info", "Build information; the value is always 1.",
                                 {{"version", STORAGE_API_VERSION}});
-  app::MemoryMetrics memory({app::MemoryMetrics::Area{"storage", nullptr},
+  app::MemoryMetrics memory({app::MemoryMetrics::Area{"storage", &store.account()},
                              app::MemoryMetrics::Area{"inflight_bodies", &inflight_bodies},
                              app::MemoryMetrics::Area{"connections", &connection_memory},
                              app::MemoryMetrics::Area{"admin", admin_address ? &admin_memory : nullptr}},

@@ -68,8 +68,9 @@ bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t bod
   // way it is answered after the body, which keeps the connection usable.
   if (head.expect_continue && refuse_by_route(head, route, match, refusal)) return false;
   if (head.method == http::Method::kPut && route == http::Route::kBucket && !match.bad_id && body_bytes > 0 &&
-      !context_.store.would_fit(static_cast<std::size_t>(body_bytes)) && !context_.store.get(match.id)) {
-    // A value the store cannot take: refuse before receiving bytes that would be thrown away.
+      !context_.store.would_fit(match.id, static_cast<std::size_t>(body_bytes))) {
+    // A bucket, new or replaced, that cannot fit: refuse before receiving bytes that would be thrown away
+    // (for a chunked body, before the chunk that would not fit).
     refusal = http::Response::error(507);
     context_.refusals.count(RefusalReason::kStorageFull);
     return false;
@@ -110,18 +111,19 @@ void StorageService::handle_bucket(const http::RequestHead& head, const http::Ro
   switch (head.method) {
     case http::Method::kGet:
     case http::Method::kHead: {
-      store::Blob blob = context_.store.get(match.id);
-      if (!blob) {
+      base::SharedBytes value = context_.store.get(match.id);
+      if (!value) {
         response = http::Response::error(404);
         return;
       }
       response.content_type = http::kOctetStreamContentType;
-      response.body_owner = base::SharedBytes::copy_of(*blob);
-      response.body = response.body_owner.view();
+      response.body = value.view();
+      response.body_owner = std::move(value);
       return;
     }
     case http::Method::kPut:
-      if (context_.store.put(match.id, std::string(body.view())) == store::BucketStore::PutResult::kCapacityExceeded) {
+      // The body's bytes become the stored value: its charge moves from the in-flight budget to the store.
+      if (context_.store.put(match.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
         response = http::Response::error(507);
         context_.refusals.count(RefusalReason::kStorageFull);
       }

@@ -64,6 +64,14 @@ class MemoryReservation {
   MemoryReservation(const MemoryReservation&) = delete;
   MemoryReservation& operator=(const MemoryReservation&) = delete;
 
+  // Takes over `bytes` the caller already reserved on `account` with try_reserve(). Lets one reservation,
+  // taken whole in a single step so that no other thread sees a part of it, be split among its holders.
+  static MemoryReservation adopt(MemoryAccount& account, std::size_t bytes) noexcept {
+    MemoryReservation reservation(account);
+    reservation.bytes_ = bytes;
+    return reservation;
+  }
+
   // Holds `total` bytes from now on; false (and unchanged) when growing would pass the account's limit.
   // Without an account every size is granted: the memory is then paid for by no budget on purpose (tests).
   [[nodiscard]] bool resize(std::size_t total) noexcept {

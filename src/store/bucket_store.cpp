@@ -1,110 +1,156 @@
 #include "store/bucket_store.h"
 
-#include <functional>
+#include <cstdint>
 #include <mutex>
 #include <shared_mutex>
-#include <unordered_map>
 #include <utility>
+
+#include "store/entry_table.h"
 
 namespace store {
 namespace {
 
-// Lets the maps be searched with a string_view, so a lookup never builds a temporary std::string.
-struct TransparentHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-};
-
 // A cache line: shards sit side by side in one array, and a lock taken on one must not slow its neighbour.
 constexpr std::size_t kCacheLineBytes = 64;
+// shard_of() scales 32 bits of the hash.
+constexpr std::size_t kMaxShards = std::size_t{1} << 16;
 
-// Adds `bytes` to `stored` unless the total would pass `max_bytes`. Relaxed ordering is enough: the
-// counters are totals only; the values they describe are guarded by the shard locks.
-bool try_reserve(std::atomic<std::size_t>& stored, std::size_t max_bytes, std::size_t bytes) noexcept {
-  std::size_t current = stored.load(std::memory_order_relaxed);
-  do {
-    if (bytes > max_bytes || current > max_bytes - bytes) return false;
-  } while (!stored.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
-  return true;
-}
+std::size_t saturating_add(std::size_t a, std::size_t b) noexcept { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-void release(std::atomic<std::size_t>& stored, std::size_t bytes) noexcept {
-  stored.fetch_sub(bytes, std::memory_order_relaxed);
+// The part of an entry's cost charged with the entry itself rather than with its value.
+std::size_t entry_bytes(std::size_t id_size) noexcept {
+  return saturating_add(id_size, BucketStore::kEntryOverheadBytes);
 }
 
 }  // namespace
 
 struct alignas(kCacheLineBytes) BucketStore::Shard {
   mutable std::shared_mutex mutex;
-  std::unordered_map<std::string, Blob, TransparentHash, std::equal_to<>> buckets;
+  EntryTable table;
 };
 
-BucketStore::BucketStore(std::size_t max_bytes, std::size_t shard_count)
-    : max_bytes_(max_bytes),
-      shard_count_(shard_count == 0 ? 1 : shard_count),
+BucketStore::BucketStore(std::size_t max_bytes, const base::HashKey& key, std::size_t shard_count)
+    : account_(max_bytes),
+      key_(key),
+      shard_count_(shard_count == 0 ? 1 : (shard_count > kMaxShards ? kMaxShards : shard_count)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {}
 
 BucketStore::~BucketStore() = default;
 
-BucketStore::Shard& BucketStore::shard_for(std::string_view id) const noexcept {
-  return shards_[std::hash<std::string_view>{}(id) % shard_count_];
+std::size_t BucketStore::entry_cost(std::size_t id_size, std::size_t value_size) noexcept {
+  return saturating_add(entry_bytes(id_size), saturating_add(base::SharedBytes::header_bytes(), value_size));
 }
 
-BucketStore::PutResult BucketStore::put(std::string_view id, std::string&& value) {
-  // Both are declared before the lock so that they are destroyed after it is released: the allocation
-  // happens, and a replaced or refused value is freed, while other threads can use the shard.
-  Blob replacement = std::make_shared<const std::string>(std::move(value));
-  Blob previous;
-  Shard& shard = shard_for(id);
+BucketStore::PutResult BucketStore::put(std::string_view id, base::ByteBuilder&& value) noexcept {
+  base::SharedBytes bytes = std::move(value).freeze();
+  if (!bytes) return PutResult::kCapacityExceeded;  // not even the header could be allocated
+  return insert(id, std::move(bytes));
+}
+
+BucketStore::PutResult BucketStore::put(std::string_view id, std::string_view value) noexcept {
+  // Charged to no account yet: insert() reserves it on the store's.
+  base::SharedBytes bytes = base::SharedBytes::copy_of(value);
+  if (!bytes) return PutResult::kCapacityExceeded;
+  return insert(id, std::move(bytes));
+}
+
+bool BucketStore::charge_replacement(base::SharedBytes& old_value, base::MemoryReservation& charge) noexcept {
+  if (base::MemoryReservation* old_charge = old_value.sole_owner_charge()) {
+    // Only the map holds the old value, and under the unique lock no reader can take it: the new value takes
+    // over the old one's reservation, resized in one step, so no other put can take the bytes in between.
+    if (!old_charge->resize(charge.bytes())) return false;
+    charge = std::move(*old_charge);  // releases the new value's charge on its previous account first
+    return true;
+  }
+  // A reader still holds the old value, which stays charged until it is done: reserve the new one whole.
+  return charge.move_to(account_);
+}
+
+BucketStore::PutResult BucketStore::insert(std::string_view id, base::SharedBytes value) noexcept {
+  const std::uint64_t id_hash = hash(id);
+  Shard& shard = shards_[shard_of(id_hash)];
+  // Everything this put allocates is allocated here (a resize's array too, unless another thread changed
+  // the shard's size meanwhile), and everything it frees (a replaced entry and its value, a refused entry,
+  // a replaced bucket array) is held in these until after the lock is released.
+  EntryPtr fresh = make_entry(id_hash, id, std::move(value));
+  if (!fresh) return PutResult::kCapacityExceeded;
+  BucketArray spare = shard.table.prepare_resize(+1);
+  BucketArray retired;
+  EntryPtr previous;
   std::unique_lock lock(shard.mutex);
 
-  const auto found = shard.buckets.find(id);
-  const std::size_t old_size = found == shard.buckets.end() ? 0 : found->second->size();
-  const std::size_t new_size = replacement->size();
-  if (new_size > old_size) {
-    if (!try_reserve(stored_bytes_, max_bytes_, new_size - old_size)) return PutResult::kCapacityExceeded;
-  } else {
-    release(stored_bytes_, old_size - new_size);
-  }
-
-  if (found != shard.buckets.end()) {
-    previous = std::exchange(found->second, std::move(replacement));
+  // The value was frozen or copied by this call: it has no other owner.
+  base::MemoryReservation& charge = *fresh->value.sole_owner_charge();
+  if (Entry** link = shard.table.find(id_hash, id)) {
+    if (!charge_replacement((*link)->value, charge)) return PutResult::kCapacityExceeded;
+    previous = shard.table.replace(link, std::move(fresh));
     return PutResult::kReplaced;
   }
-  try {
-    shard.buckets.emplace(std::string(id), std::move(replacement));
-  } catch (...) {
-    // Keep the accounting exact even when the map cannot grow.
-    release(stored_bytes_, new_size);
-    throw;
-  }
-  bucket_count_.fetch_add(1, std::memory_order_relaxed);
+  // The entry's part and the value's part are reserved in one step: a concurrent put near the cap never
+  // sees half of this one's reservation and is refused for it.
+  const std::size_t value_bytes = charge.bytes();
+  const std::size_t total = saturating_add(entry_bytes(id.size()), value_bytes);
+  if (total == SIZE_MAX || !account_.try_reserve(total)) return PutResult::kCapacityExceeded;
+  charge = base::MemoryReservation::adopt(account_, value_bytes);
+  retired = shard.table.insert(std::move(fresh), std::move(spare));
   return PutResult::kCreated;
 }
 
-Blob BucketStore::get(std::string_view id) const {
-  const Shard& shard = shard_for(id);
+base::SharedBytes BucketStore::get(std::string_view id) const noexcept {
+  const std::uint64_t id_hash = hash(id);
+  const Shard& shard = shards_[shard_of(id_hash)];
   std::shared_lock lock(shard.mutex);
-  const auto found = shard.buckets.find(id);
-  return found == shard.buckets.end() ? Blob{} : found->second;
+  Entry** link = shard.table.find(id_hash, id);
+  return link == nullptr ? base::SharedBytes() : (*link)->value;
 }
 
-bool BucketStore::erase(std::string_view id) {
-  // The extracted node (id and value) is freed after the lock is released, when this function returns.
-  decltype(Shard::buckets)::node_type removed;
-  Shard& shard = shard_for(id);
-  std::unique_lock lock(shard.mutex);
-  const auto found = shard.buckets.find(id);
-  if (found == shard.buckets.end()) return false;
-  release(stored_bytes_, found->second->size());
-  bucket_count_.fetch_sub(1, std::memory_order_relaxed);
-  removed = shard.buckets.extract(found);
+bool BucketStore::erase(std::string_view id) noexcept {
+  const std::uint64_t id_hash = hash(id);
+  Shard& shard = shards_[shard_of(id_hash)];
+  BucketArray spare = shard.table.prepare_resize(-1);
+  BucketArray retired;
+  EntryPtr removed;
+  {
+    std::unique_lock lock(shard.mutex);
+    Entry** link = shard.table.find(id_hash, id);
+    if (link == nullptr) return false;
+    removed = shard.table.remove(link, std::move(spare), retired);
+  }
+  // The entry's part is released once its block is freed, so the account never shows less than is
+  // allocated; the value's charge goes with its last reference (now, unless a reader still holds it).
+  const std::size_t released = entry_bytes(removed->id_size);
+  removed.reset();
+  account_.release(released);
   return true;
 }
 
-bool BucketStore::would_fit(std::size_t value_size) const noexcept {
-  const std::size_t stored = stored_bytes();
-  return stored <= max_bytes_ && value_size <= max_bytes_ - stored;
+bool BucketStore::would_fit(std::string_view id, std::size_t value_size) const noexcept {
+  const std::size_t value_charge = saturating_add(base::SharedBytes::header_bytes(), value_size);
+  std::size_t needed = saturating_add(entry_bytes(id.size()), value_charge);
+  // A new entry needs the most, so when it fits any put of that size does: the common case asks no lock.
+  if (needed != SIZE_MAX && needed <= account_.available()) return true;
+  {
+    const std::uint64_t id_hash = hash(id);
+    const Shard& shard = shards_[shard_of(id_hash)];
+    std::shared_lock lock(shard.mutex);
+    if (Entry** link = shard.table.find(id_hash, id)) {
+      // Other readers may take or drop references meanwhile: a snapshot, as this whole check is.
+      const base::SharedBytes& old_value = (*link)->value;
+      if (old_value.use_count() == 1) {
+        const std::size_t old_charge = old_value.charged_bytes();
+        needed = value_charge > old_charge ? value_charge - old_charge : 0;
+      } else {
+        needed = value_charge;
+      }
+    }
+  }
+  return needed != SIZE_MAX && needed <= account_.available();
+}
+
+std::size_t BucketStore::bucket_count() const noexcept {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < shard_count_; ++i) count += shards_[i].table.size();
+  return count;
 }
 
 }  // namespace store

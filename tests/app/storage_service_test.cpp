@@ -61,7 +61,7 @@ class StorageServiceTest : public ::testing::Test {
     return response;
   }
 
-  store::BucketStore store_{1000};
+  store::BucketStore store_{1000, base::HashKey{1, 2}};
   app::RequestMetrics metrics_{{0.001, 0.01}, 1};
   app::RefusalMetrics refusals_;
   metrics::Registry registry_;
@@ -73,7 +73,7 @@ class StorageServiceTest : public ::testing::Test {
 
 TEST_F(StorageServiceTest, BucketLifecycle) {
   EXPECT_EQ(call("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", "abc").status, 200);
-  EXPECT_EQ(store_.stored_bytes(), 3u);
+  EXPECT_EQ(store_.stored_bytes(), store::BucketStore::entry_cost(1, 3));
   const http::Response get = call("GET /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "abc");
@@ -98,7 +98,7 @@ TEST_F(StorageServiceTest, InterleavedRequestsOfTwoConnectionsKeepTheirOwnRoutes
   service_.on_request_end();
   EXPECT_EQ(put_response.status, 200);
   ASSERT_TRUE(store_.get("first"));
-  EXPECT_EQ(*store_.get("first"), "ok");
+  EXPECT_EQ(store_.get("first").view(), "ok");
   EXPECT_FALSE(store_.get("other id"));
 }
 
@@ -108,6 +108,20 @@ TEST_F(StorageServiceTest, NewBucketThatCannotFitIsRefusedBeforeItsBody) {
   EXPECT_FALSE(service_.admit_body(put.head, 1001, refusal));
   EXPECT_EQ(refusal.status, 507);
   EXPECT_EQ(refusals_.value(app::RefusalReason::kStorageFull), 1u);
+}
+
+TEST_F(StorageServiceTest, AnOverwriteThatCannotFitIsRefusedBeforeItsBody) {
+  const std::string put = "PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 500\r\n\r\n";
+  EXPECT_EQ(call(put, std::string(500, 'v')).status, 200);
+  // Replacing the unheld value needs only the difference: 800 bytes fit where a new 800-byte bucket would not.
+  ParsedHead grows = parse("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 800\r\n\r\n");
+  http::Response response;
+  EXPECT_TRUE(service_.admit_body(grows.head, 800, response));
+  ParsedHead too_big = parse("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+  EXPECT_FALSE(service_.admit_body(too_big.head, 1000, response));
+  EXPECT_EQ(response.status, 507);
+  ParsedHead other = parse("PUT /api/buckets/other HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n");
+  EXPECT_FALSE(service_.admit_body(other.head, 300, response)) << "a new bucket needs room for its entry too";
 }
 
 TEST_F(StorageServiceTest, RoutingErrorsWithABodyWaitForTheBodyUnlessContinueIsExpected) {

@@ -105,6 +105,46 @@ TEST(SharedBytes, ChargeMovesBetweenAccountsForTheSoleOwner) {
   EXPECT_EQ(store.used(), 0u);
 }
 
+TEST(MemoryReservation, AdoptTakesOverBytesAlreadyReserved) {
+  MemoryAccount account(100);
+  ASSERT_TRUE(account.try_reserve(70));  // one step for two holders: 30 for the adopted part, 40 kept raw
+  {
+    MemoryReservation part = MemoryReservation::adopt(account, 30);
+    EXPECT_EQ(part.bytes(), 30u);
+    EXPECT_EQ(part.account(), &account);
+    EXPECT_EQ(account.used(), 70u);  // adopting reserves nothing more
+    ASSERT_TRUE(part.resize(50));
+    EXPECT_EQ(account.used(), 90u);
+  }
+  EXPECT_EQ(account.used(), 40u);  // the adopted part went with its holder
+  account.release(40);
+  EXPECT_EQ(account.used(), 0u);
+}
+
+TEST(SharedBytes, AChargeCanBeHandedToAnotherValueOfItsSoleOwner) {
+  // What the store does when a value replaces one nobody else holds: the new value takes over the old
+  // value's reservation, resized to its own size in one step.
+  MemoryAccount bodies(1 << 20);
+  MemoryAccount store(1 << 20);
+  SharedBytes old_value = SharedBytes::copy_of(std::string(100, 'o'), &store);
+  SharedBytes new_value = SharedBytes::copy_of(std::string(40, 'n'), &bodies);
+  MemoryReservation* old_charge = old_value.sole_owner_charge();
+  MemoryReservation* new_charge = new_value.sole_owner_charge();
+  ASSERT_NE(old_charge, nullptr);
+  ASSERT_NE(new_charge, nullptr);
+  const std::size_t new_bytes = new_charge->bytes();
+  ASSERT_TRUE(old_charge->resize(new_bytes));
+  *new_charge = std::move(*old_charge);
+  EXPECT_EQ(bodies.used(), 0u);
+  EXPECT_EQ(store.used(), new_bytes);
+  EXPECT_EQ(new_value.charged_bytes(), new_bytes);
+  EXPECT_EQ(old_value.charged_bytes(), 0u);
+  old_value = SharedBytes();
+  EXPECT_EQ(store.used(), new_bytes);
+  new_value = SharedBytes();
+  EXPECT_EQ(store.used(), 0u);
+}
+
 TEST(SharedBytes, ConcurrentCopiesAndDropsFreeExactlyOnce) {
   MemoryAccount account(1 << 20);
   SharedBytes shared = SharedBytes::copy_of(std::string(4096, 'z'), &account);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "store/bucket_store.h"
 
 namespace {
 
@@ -257,7 +258,9 @@ TEST(MemoryBoundTest, PutFloodAgainstASmallCapGets507sAndMemoryStaysBounded) {
     for (const std::string& failure : mine.failures) ADD_FAILURE() << failure;
     ok += mine.ok;
     refused += mine.refused;
-    for (const auto& [id, body] : mine.expected) expected_bytes += body.size();
+    for (const auto& [id, body] : mine.expected) {
+      expected_bytes += store::BucketStore::entry_cost(id.size(), body.size());
+    }
   }
   EXPECT_GT(ok, 0);
   EXPECT_GT(refused, kThreads * kIdsPerThread * kRounds / 2) << "the cap should refuse most of the flood";
@@ -396,7 +399,9 @@ TEST(MemoryBoundTest, SoakOfMixedTrafficKeepsMemoryFlat) {
   for (const SoakTally& tally : tallies) {
     for (const std::string& failure : tally.failures) ADD_FAILURE() << failure;
     for (const auto& [status, count] : tally.statuses) statuses[status] += count;
-    for (const auto& [id, value] : tally.expected) expected_bytes += value.size();
+    for (const auto& [id, value] : tally.expected) {
+      expected_bytes += store::BucketStore::entry_cost(id.size(), value.size());
+    }
     expected_buckets += tally.expected.size();
   }
   for (const int status : {200, 400, 404, 413}) EXPECT_GT(statuses[status], 0) << "no " << status << " answers";

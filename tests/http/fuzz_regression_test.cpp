@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/connection_driver.h"
 #include "http/request_parser.h"

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "harness.h"
+#include "store/bucket_store.h"
 
 namespace {
 
@@ -48,7 +49,7 @@ TEST(MetricsTest, CountsMatchTheRequestsMadeExactly) {
   // The scrape in progress is the one request in flight.
   EXPECT_EQ(metric_value(text, "http_requests_in_flight"), 1);
   EXPECT_EQ(metric_value(text, "storage_api_buckets"), 6);
-  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"), 6);
+  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"), 6 * store::BucketStore::entry_cost(4, 1));
   EXPECT_EQ(metric_value(text, "http_connections_open"), 2);  // c and the scraper
   EXPECT_EQ(text.find("id-1"), std::string::npos) << "a raw id leaked into a label";
   EXPECT_EQ(text.find("missing"), std::string::npos);
@@ -77,11 +78,12 @@ TEST(MetricsTest, StoredBytesFollowTheStore) {
   ASSERT_EQ(c.request("PUT", "/api/buckets/b", std::string(50, 'b'))->status, 200);
   ASSERT_EQ(c.request("PUT", "/api/buckets/a", std::string(10, 'a'))->status, 200);
   std::string text = scrape(server.port());
-  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"), 60);
+  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"),
+            store::BucketStore::entry_cost(1, 10) + store::BucketStore::entry_cost(1, 50));
   EXPECT_EQ(metric_value(text, "storage_api_buckets"), 2);
   ASSERT_EQ(c.request("DELETE", "/api/buckets/b")->status, 200);
   text = scrape(server.port());
-  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"), 10);
+  EXPECT_EQ(metric_value(text, "storage_api_stored_bytes"), store::BucketStore::entry_cost(1, 10));
   EXPECT_EQ(metric_value(text, "storage_api_buckets"), 1);
 }
 
