@@ -21,6 +21,7 @@
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
 #include "base/memory_account.h"
+#include "base/shared_bytes.h"
 #include "base/siphash.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
 
   // The memory budget: an explicit setting that cannot fit in the limit stops the start here, with one line,
   // rather than the process being OOM-killed later.
-  const app::MemoryPlanConstants constants{server::connection_state_bytes() + 2 * kKeptBufferBytes, 64 * 1024};
+  const app::MemoryPlanConstants constants{server::connection_state_bytes() + 2 * kKeptBufferBytes, 64 * 1024,
+                                           base::SharedBytes::header_bytes()};
   const base::Result<app::MemoryPlan> planned = app::plan_memory(config, app::detect_memory_limit(), constants);
   if (!planned) {
     std::fprintf(stderr, "storage_api: %s\n", planned.status().message().c_str());

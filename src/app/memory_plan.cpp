@@ -170,8 +170,11 @@ base::Result<MemoryPlan> plan_memory(const Config& config, std::optional<MemoryL
   plan.inflight_bodies = inflight.bytes;
   plan.connection_memory = connections.bytes;
 
+  // A body is charged its bytes plus the fixed header of the value it becomes.
+  const std::size_t body_room =
+      plan.inflight_bodies > constants.body_overhead_bytes ? plan.inflight_bodies - constants.body_overhead_bytes : 0;
   if (config.max_body_bytes) {
-    if (*config.max_body_bytes > plan.inflight_bodies) {
+    if (*config.max_body_bytes > body_room) {
       return base::Status::error("MAX_BODY_BYTES " + format_size(*config.max_body_bytes) +
                                  " is larger than the in-flight body budget " + format_size(plan.inflight_bodies) +
                                  " (" + origin(inflight, plan, has_limit) +
@@ -179,7 +182,7 @@ base::Result<MemoryPlan> plan_memory(const Config& config, std::optional<MemoryL
     }
     plan.max_body_bytes = *config.max_body_bytes;
   } else {
-    plan.max_body_bytes = std::min(kDefaultMaxBodyBytes, plan.inflight_bodies);
+    plan.max_body_bytes = std::min(kDefaultMaxBodyBytes, body_room);
   }
 
   if (config.max_connections) {

@@ -26,6 +26,7 @@ namespace app {
 struct MemoryPlanConstants {
   std::size_t connection_fixed_bytes = 0;      // one connection's state outside the socket buffers (server)
   std::size_t admin_buffer_bytes = 64 * 1024;  // buffers of one admin connection
+  std::size_t body_overhead_bytes = 0;         // charged to the in-flight budget with every body (its header)
 };
 
 struct MemoryPlan {

@@ -278,6 +278,20 @@ TEST(PlanMemory, ExplicitBudgetsThatLeaveNothingForTheDerivedOnes) {
             "for MAX_INFLIGHT_BODY_BYTES within memory limit 448MiB (cgroup v2 memory.max)");
 }
 
+TEST(PlanMemory, TheLargestBodyLeavesRoomForItsValueHeader) {
+  MemoryPlanConstants constants = kConstants;
+  constants.body_overhead_bytes = 32;
+  Config config;
+  config.max_inflight_body_bytes = 1 * MiB;
+  const base::Result<MemoryPlan> plan = plan_memory(config, std::nullopt, constants);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->max_body_bytes, 1 * MiB - 32) << "a 1 MiB body is charged 1 MiB + 32 bytes";
+  config.max_body_bytes = 1 * MiB;
+  EXPECT_FALSE(plan_memory(config, std::nullopt, constants));
+  config.max_body_bytes = 1 * MiB - 32;
+  EXPECT_TRUE(plan_memory(config, std::nullopt, constants));
+}
+
 TEST(PlanMemory, MaxBodyBytesAgainstTheInflightBudget) {
   Config config;
   config.max_memory_bytes = 100 * MiB;  // 68MiB to share: 17MiB for bodies in flight

@@ -7,9 +7,10 @@
 #   tests/deploy/check_memory_attack.sh [PATH_TO_storage_api_OR_BUILD_DIR]
 #
 # Environment: ATTACK_MEMORY_LIMIT (default 256M), ATTACK_SECONDS (default 20).
+# shellcheck disable=SC2317  # cleanup runs through trap
 set -euo pipefail
-CHECK_NAME=memory-attack
-# shellcheck source=tests/deploy/lib.sh
+export CHECK_NAME=memory-attack
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools python3 curl
 resolve_binary "${1:-}"
