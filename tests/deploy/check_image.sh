@@ -59,7 +59,7 @@ compose() { "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" "$@"; }
 
 cleanup() {
   set +e
-  docker rm -f "$container" >/dev/null 2>&1
+  docker rm -f "$container" "$container-attack" >/dev/null 2>&1
   if ((compose_started)); then
     env "${compose_env[@]}" "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" \
       --profile traffic down -v --remove-orphans >/dev/null 2>&1
@@ -187,6 +187,38 @@ check "docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.E
 docker logs "$container" >"$work/container.log" 2>&1
 check "logs are JSON lines with the listening event" grep -q '"event":"listening"' "$work/container.log"
 docker rm "$container" >/dev/null
+
+# ------------------------------------------------------------------------------------------- memory attack
+# The attack of tests/deploy/memory_attack.py against the image under a real memory limit: the budget must
+# follow the limit and the container must come through without an OOM kill, its data intact. Every
+# attacker arrives from the bridge gateway's one address, so the per-client cap is lifted for this run:
+# the memory budgets themselves are what is attacked.
+attack_limit=256
+attack="$container-attack"
+docker run -d --name "$attack" --memory "${attack_limit}m" --memory-swap "${attack_limit}m" \
+  -e ADMIN_PORT=5001 -e MAX_CONNECTIONS_PER_CLIENT=0 -e BODY_TIMEOUT_MS=5000 \
+  -p 127.0.0.1::5000 -p 127.0.0.1::5001 --read-only --cap-drop ALL --security-opt no-new-privileges:true \
+  "$tag" >/dev/null
+attack_data=$(docker port "$attack" 5000/tcp | head -n 1 | sed 's/.*://')
+attack_admin=$(docker port "$attack" 5001/tcp | head -n 1 | sed 's/.*://')
+check "memory attack: the limited container turns healthy (health check on the admin port)" poll 60 is_healthy "$attack"
+listening=$(docker logs "$attack" 2>&1 | grep '"event":"listening"' | head -n 1)
+check "memory attack: the budget follows the ${attack_limit}MiB limit" \
+  grep -q "\"memory_budget\":{\"limit\":$((attack_limit << 20))" <<<"$listening"
+attack_max_body=$(grep -o '"max_body_bytes":[0-9]*' <<<"$listening" | head -n 1 | cut -d: -f2)
+if python3 "$REPO_ROOT/tests/deploy/memory_attack.py" --data "127.0.0.1:$attack_data" --admin "127.0.0.1:$attack_admin" \
+  --seconds 15 --announce "${attack_max_body:-1048576}" --big-bytes $(((attack_limit << 20) / 10)) >"$work/attack.json"; then
+  pass "memory attack: statuses, stored objects intact, admin port answering throughout"
+else
+  fail "memory attack: $(tr -d '\n' <"$work/attack.json")"
+fi
+log "memory attack: $(tr -d ' \n' <"$work/attack.json" | head -c 1500)"
+check "memory attack: no OOM kill" test "$(docker inspect -f '{{.State.OOMKilled}}' "$attack")" = false
+check "memory attack: still running, never restarted" \
+  test "$(docker inspect -f '{{.State.Running}} {{.RestartCount}}' "$attack")" = "true 0"
+docker stop -t 15 "$attack" >/dev/null
+check "memory attack: docker stop afterwards exits 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$attack")" = 0
+docker rm "$attack" >/dev/null
 
 # ------------------------------------------------------------------------------------------- compose
 storage_port=$(free_port)

@@ -247,6 +247,31 @@ MaybeResponse Client::read_response(bool head_request) {
   return response;
 }
 
+long cpu_ticks(pid_t pid) {
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[1024];
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  text[n] = '\0';
+  // Fields after the command name, which is in parentheses and may contain anything: state is field 3,
+  // utime 14 and stime 15.
+  const char* at = std::strrchr(text, ')');
+  if (at == nullptr) return -1;
+  long ticks = 0;
+  int field = 2;
+  for (const char* p = at + 1; *p != '\0' && field < 15;) {
+    while (*p == ' ') ++p;
+    ++field;
+    char* end = nullptr;
+    const long value = std::strtol(p, &end, 10);
+    if (field == 14 || field == 15) ticks += value;
+    while (*p != ' ' && *p != '\0') ++p;
+  }
+  return ticks;
+}
+
 bool Client::wait_closed_within(std::chrono::milliseconds limit, std::string* leftover) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {

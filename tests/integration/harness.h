@@ -132,6 +132,9 @@ std::string scrape(std::uint16_t port);
 bool await_metric(std::uint16_t port, std::string_view series, double value,
                   std::chrono::milliseconds timeout = 5000ms);
 
+// CPU time (user + system) a process has used, in clock ticks, from /proc/<pid>/stat.
+long cpu_ticks(pid_t pid);
+
 // Polls `condition` until true or the timeout passes; no fixed sleeps in tests.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5000ms);
 

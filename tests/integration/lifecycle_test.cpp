@@ -334,21 +334,6 @@ TEST(LimitTest, AReaderThatNeverReadsDoesNotStallOthers) {
   EXPECT_TRUE(harness::await_metric(server.port(), "http_connections_open", 1));
 }
 
-// utime + stime of a process, in clock ticks.
-long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  long utime = 0;
-  long stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
-}
-
 TEST(LimitTest, HalfClosedClientThatDoesNotReadCostsNoCpu) {
   ServerProcess server({"--threads", "1"});
   ASSERT_NE(server.port(), 0);
@@ -359,10 +344,10 @@ TEST(LimitTest, HalfClosedClientThatDoesNotReadCostsNoCpu) {
   ASSERT_TRUE(quiet.send(many));
   quiet.shutdown_write();  // and never reads: the server is blocked writing to a half-closed peer
   ASSERT_TRUE(harness::eventually([&] { return Client(server.port()).request("GET", "/healthz")->status == 200; }));
-  const long before = cpu_ticks(server.pid());
+  const long before = harness::cpu_ticks(server.pid());
   // Measuring CPU use needs an interval of wall time; nothing is awaited here.
   std::this_thread::sleep_for(1s);
-  const long used = cpu_ticks(server.pid()) - before;
+  const long used = harness::cpu_ticks(server.pid()) - before;
   EXPECT_LT(used, ::sysconf(_SC_CLK_TCK) / 5) << "the server spun while blocked on a half-closed peer";
   EXPECT_EQ(Client(server.port()).request("GET", "/healthz")->status, 200);
 }

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -18,19 +16,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using harness::Client;
 using harness::ServerProcess;
-
-// utime + stime of a process, in clock ticks.
-long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stol(field);
-  }
-  return ticks;
-}
 
 // Finding: a client with a small receive window asks for an object over 1 MiB, half-closes and stops
 // reading; the server polled for input it would not read (EPOLLRDHUP stayed armed) and spun a core at
@@ -46,10 +31,10 @@ TEST(RegressionTest, AHalfClosedClientWithASmallWindowThatStopsReadingCostsNoCpu
   quiet.shutdown_write();
   // Wait until the server has answered others since (so it has seen the request and the FIN).
   ASSERT_TRUE(harness::eventually([&] { return Client(server.port()).request("GET", "/healthz")->status == 200; }));
-  const long before = cpu_ticks(server.pid());
+  const long before = harness::cpu_ticks(server.pid());
   // Measuring CPU use needs an interval of wall time; nothing is awaited here.
   std::this_thread::sleep_for(1s);
-  const long used = cpu_ticks(server.pid()) - before;
+  const long used = harness::cpu_ticks(server.pid()) - before;
   EXPECT_LT(used, ::sysconf(_SC_CLK_TCK) / 10) << "the server spun while a half-closed peer did not read";
   EXPECT_EQ(Client(server.port()).request("GET", "/healthz")->status, 200);
 }
