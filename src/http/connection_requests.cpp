@@ -328,7 +328,9 @@ void Connection::end_request() noexcept {
 void Connection::reset_for_next_request() noexcept {
   state_ = State::kHead;
   parser_.reset();
-  body_.clear();
+  // A fresh builder rather than clear(): a handler that moved the body out (into the store) took the
+  // builder's account with it, and the next body must be charged to the in-flight budget again.
+  body_ = base::ByteBuilder(config_.accounts.bodies);
   body_remaining_ = 0;
   body_received_ = 0;
   head_copy_.consume(head_copy_.size());

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "base/memory_account.h"
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/connection_driver.h"
 
@@ -152,6 +154,53 @@ TEST_F(ConnectionLimitsTest, AChunkedBodyIsChargedChunkByChunk) {
   EXPECT_EQ(d.write().rfind("HTTP/1.1 503 ", 0), 0u);
   EXPECT_EQ(bodies.used(), 0u);
   EXPECT_EQ(handler_.admitted, (std::vector<std::uint64_t>{0, 256, 2304}));
+}
+
+// Keeps every body as a stored value without a copy, as a store does: the block and its charge leave the
+// connection's builder, and the charge moves to the store's own account.
+class KeepingHandler final : public http::Handler {
+ public:
+  explicit KeepingHandler(base::MemoryAccount& stored) : stored_(stored) {}
+  std::uint32_t on_request_begin(const http::RequestHead&) override { return 0; }
+  bool admit_body(const http::RequestHead&, std::uint64_t, http::Response&) override { return true; }
+  void handle(const http::RequestHead&, base::ByteBuilder& body, http::Response&, http::Deferrer&) override {
+    kept.push_back(std::move(body).freeze());
+    moved = kept.back().sole_owner_charge() != nullptr && kept.back().sole_owner_charge()->move_to(stored_);
+  }
+  void on_request_end() override {}
+  void on_response(const http::ResponseRecord& record) override { statuses.push_back(record.status); }
+
+  std::vector<base::SharedBytes> kept;
+  std::vector<int> statuses;
+  bool moved = false;
+
+ private:
+  base::MemoryAccount& stored_;
+};
+
+// Found by fuzz_connection: a handler that moved the body out took the builder's account with it, so every
+// later body on the connection was held without being charged to the in-flight budget.
+TEST_F(ConnectionLimitsTest, ABodyMovedOutByTheHandlerLeavesTheNextOneCharged) {
+  base::MemoryAccount bodies(1000);
+  base::MemoryAccount stored(1 << 20);
+  config_.accounts.bodies = &bodies;
+  config_.limits.max_body_bytes = 10000;
+  KeepingHandler handler(stored);
+  Driver d(config_, handler);
+  d.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + std::string(600, 'a'));
+  ASSERT_EQ(handler.kept.size(), 1u);
+  EXPECT_TRUE(handler.moved);
+  EXPECT_EQ(bodies.used(), 0u) << "the stored value's charge went to the store";
+  d.write();
+
+  d.deliver("PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n");
+  EXPECT_GE(bodies.used(), 600u) << "the second body is charged like the first";
+  d.deliver(std::string(600, 'b'));
+  d.write();
+  d.deliver("PUT /c HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+  const std::string out = d.write();
+  EXPECT_EQ(out.rfind("HTTP/1.1 503 ", 0), 0u) << "over the budget: " << out;
+  EXPECT_EQ(handler.kept.size(), 2u);
 }
 
 TEST_F(ConnectionLimitsTest, TheHandlerCanRefuseAChunkedBodyAsItGrows) {
