@@ -94,7 +94,14 @@ Connection::Directive Connection::advance(Clock::time_point now) noexcept {
     fail_allocation();
   }
   direct_bytes_ = 0;
-  if (!stash_unread_input()) refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
+  if (!stash_unread_input()) {
+    // Behind a pending answer the refusal must wait its turn, or it would overtake that answer.
+    if (state_ == State::kAwaitingHandler) {
+      refuse_after_answer_ = true;
+    } else {
+      refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
+    }
+  }
   if (draining_ && state_ == State::kHead && !request_clock_running_ && input_.empty()) closing_ = true;
   expire_deadlines(now);
   return directive(now);

@@ -316,6 +316,16 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   const bool was_waiting = state_ == State::kAwaitingHandler;
   pending_.reset();  // the caller's PendingResponse still holds the slot
   reset_for_next_request();
+  if (refuse_after_answer_) {
+    // Input that arrived behind the answer could not be held: refuse it now, in its turn. When the answer
+    // closes anyway, the lost bytes still call for the half-close and drain rather than a reset.
+    refuse_after_answer_ = false;
+    if (closing_) {
+      refused_ = true;
+    } else {
+      refuse(503, Refusal::kBufferBudget, false);
+    }
+  }
   if (was_waiting && wake_) wake_();
 }
 

@@ -203,6 +203,39 @@ TEST_F(ConnectionLimitsTest, ABodyMovedOutByTheHandlerLeavesTheNextOneCharged) {
   EXPECT_EQ(handler.kept.size(), 2u);
 }
 
+// Found by fuzz_connection: pipelined bytes behind a deferred answer that the buffer budget could not hold
+// were refused at once, so the 503 overtook the pending answer and the request got a second response when
+// the answer came. The refusal now waits behind the answer.
+TEST_F(ConnectionLimitsTest, InputTheBufferBudgetCannotHoldBehindADeferredAnswerIsRefusedAfterIt) {
+  base::MemoryAccount buffers(6000);  // a 4 KiB buffer fits, the 8 KiB the pipelined bytes need does not
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /defer HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(5000, 'p'));
+  EXPECT_TRUE(d.conn.awaiting_handler());
+  EXPECT_FALSE(d.last.write) << "nothing may overtake the pending answer";
+  EXPECT_FALSE(d.last.read);
+  EXPECT_TRUE(handler_.records.empty());
+
+  http::Response answer;
+  answer.body = "done";
+  handler_.pending.at(0).complete(answer);
+  d.advance();
+  const std::string out = d.write();
+  EXPECT_EQ(count(out, "HTTP/1.1 "), 2) << out;
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  const std::size_t refusal = out.find("HTTP/1.1 503 ");
+  ASSERT_NE(refusal, std::string::npos) << out;
+  EXPECT_LT(out.find("done"), refusal);
+  EXPECT_NE(out.find("Retry-After: 1\r\n", refusal), std::string::npos);
+  EXPECT_NE(out.find("Connection: close\r\n", refusal), std::string::npos);
+  ASSERT_EQ(handler_.records.size(), 2u);
+  EXPECT_EQ(handler_.records[0].status, 200);
+  EXPECT_EQ(handler_.records[1].refusal, http::Refusal::kBufferBudget);
+  EXPECT_EQ(handler_.begun, 1);
+  EXPECT_EQ(handler_.ended, 1);
+  EXPECT_EQ(d.last.action, SocketAction::kShutdownWrite) << "the refused client is drained, not reset";
+}
+
 TEST_F(ConnectionLimitsTest, TheHandlerCanRefuseAChunkedBodyAsItGrows) {
   handler_.admit_limit = 300;
   config_.limits.max_body_bytes = 10000;
