@@ -9,11 +9,13 @@
 namespace http {
 
 namespace {
-// A 503 that needs no allocation: queued when serving a request ran out of memory.
+// A 503 that needs no allocation: queued when serving a request ran out of memory (without its body for
+// HEAD).
+constexpr std::string_view kOutOfMemoryBody = "{\"error\": \"service unavailable\"}";
 constexpr std::string_view kOutOfMemoryResponse =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 32\r\nContent-Type: application/json\r\n"
     "Retry-After: 1\r\nConnection: close\r\n\r\n{\"error\": \"service unavailable\"}";
-static_assert(std::string_view("{\"error\": \"service unavailable\"}").size() == 32);
+static_assert(kOutOfMemoryBody.size() == 32 && kOutOfMemoryResponse.ends_with(kOutOfMemoryBody));
 }  // namespace
 
 Connection::Connection(const ConnectionConfig& config, Handler& handler, const DateCache& dates,
@@ -119,17 +121,32 @@ bool Connection::stash_unread_input() noexcept {
 // A request that ran out of memory is answered 503 with a response that needs none, and the connection
 // closes: its framing state can no longer be trusted.
 void Connection::fail_allocation() noexcept {
-  discard_input();
-  body_.clear();
+  const bool head_request = request_active_ && head_.method == Method::kHead;
   if (request_active_) {
+    // A request is active only once its head has been parsed, and its views hold until advance() returns.
     ResponseRecord record;
     record.status = 503;
     record.refusal = Refusal::kAllocationFailed;
     record.started = request_started_;
-    handler_.on_response(record);
+    record.tag = tag_;
+    record.method = head_.method;
+    record.method_token = head_.method_token;
+    record.target = head_.target;
+    record.path = head_.path;
+    record.request_line_parsed = true;
+    try {
+      handler_.on_response(record);
+    } catch (...) {
+      // As in finish(): metrics and logs must not take the connection down with them.
+    }
     end_request();
   }
-  if (!output_.append(kOutOfMemoryResponse)) abort_ = true;
+  discard_input();
+  body_.clear();
+  const std::string_view answer =
+      head_request ? kOutOfMemoryResponse.substr(0, kOutOfMemoryResponse.size() - kOutOfMemoryBody.size())
+                   : kOutOfMemoryResponse;
+  if (!output_.append(answer)) abort_ = true;
   closing_ = true;
   refused_ = true;
   state_ = State::kHead;
