@@ -161,6 +161,7 @@ void Connection::expire_deadlines(Clock::time_point now) noexcept {
   const ConnectionTimeouts& t = config_.timeouts;
   if (!output_.empty() && write_blocked_ && now - write_blocked_since_ >= t.write) {
     abort_ = true;
+    closing_ = true;
     return;
   }
   switch (state_) {

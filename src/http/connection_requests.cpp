@@ -285,7 +285,7 @@ void Connection::finish(const Response& response, Refusal reason, bool head_know
     // Metrics and logs must not take the connection down with them.
   }
   end_request();
-  if (close) closing_ = true;
+  if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   reset_for_next_request();
 }
 
@@ -312,7 +312,7 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   } catch (...) {
   }
   end_request();
-  if (close) closing_ = true;
+  if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   const bool was_waiting = state_ == State::kAwaitingHandler;
   pending_.reset();  // the caller's PendingResponse still holds the slot
   reset_for_next_request();

@@ -236,6 +236,35 @@ TEST_F(ConnectionLimitsTest, InputTheBufferBudgetCannotHoldBehindADeferredAnswer
   EXPECT_EQ(d.last.action, SocketAction::kShutdownWrite) << "the refused client is drained, not reset";
 }
 
+// Found by fuzz_connection: once an answer could not be queued (the connection will be reset), the
+// pipelined requests behind it were still handled — a PUT stored, a DELETE applied — with no answer ever
+// to be sent. Nothing more is handled once the connection has given up.
+TEST_F(ConnectionLimitsTest, NothingMoreIsHandledOnceAnAnswerCouldNotBeQueued) {
+  base::MemoryAccount buffers(3000);  // less than the output's first 4 KiB
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(d.last.action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled, (std::vector<std::string>{"GET /a "}));
+  EXPECT_EQ(d.advance().action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled.size(), 1u);
+  EXPECT_EQ(handler_.begun, handler_.ended);
+}
+
+// The same after a deferred answer that cannot be queued: the owner's wake-up advance() handles nothing.
+TEST_F(ConnectionLimitsTest, NothingMoreIsHandledOnceADeferredAnswerCouldNotBeQueued) {
+  base::MemoryAccount buffers(5000);  // room for the input's 4 KiB, not for the output's as well
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /defer HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(d.conn.awaiting_handler());
+  http::Response answer;
+  answer.body = "done";
+  handler_.pending.at(0).complete(answer);
+  EXPECT_EQ(d.advance().action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled, (std::vector<std::string>{"GET /defer "}));
+}
+
 TEST_F(ConnectionLimitsTest, TheHandlerCanRefuseAChunkedBodyAsItGrows) {
   handler_.admit_limit = 300;
   config_.limits.max_body_bytes = 10000;
