@@ -1,6 +1,7 @@
 #pragma once
-// Counts heap allocations made through operator new in this process, so a benchmark can report how many
-// allocations one request costs (the service aims at none on the hot path besides stored bodies).
+// Counts heap allocations in this process — operator new, malloc, calloc and realloc — so a benchmark can
+// report how many allocations one request costs (the service aims at none on the hot path besides stored
+// bodies).
 #include <cstdint>
 
 namespace bench {

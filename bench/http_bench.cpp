@@ -1,6 +1,10 @@
-// HTTP hot path: the request-head parser, and whole requests through http::Connection without sockets
-// (bytes in, response bytes out), first with a trivial handler, then with the service's own handler.
+// HTTP hot path: the request-head parser, and whole requests through http::Connection without sockets,
+// driven as the server's connection I/O drives it (the request's bytes reported, advance(), the response
+// gathered into iovecs and reported written, advance() again): first with a trivial handler, so what
+// remains is the connection's own work, then with the service's own handler.
 #include <benchmark/benchmark.h>
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstring>
@@ -9,8 +13,11 @@
 
 #include "alloc_counter.h"
 #include "app/log.h"
+#include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
+#include "base/memory_account.h"
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/request_parser.h"
 #include "metrics/histogram.h"
@@ -70,58 +77,156 @@ void BM_ParseRequestHead(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseRequestHead)->Name("parse/parse_request_head")->Arg(0)->Arg(1);
 
-// Answers every request with the same 16 bytes: what remains is the connection's own work.
+using Clock = http::Connection::Clock;
+
+constexpr std::size_t kLargeValueBytes = 1u << 20;
+constexpr std::string_view kLargeGet = "GET /api/buckets/bench1m HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+
+std::string put_1k_request() {
+  std::string request = "PUT /api/buckets/put1k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 1024\r\n\r\n";
+  request.append(1024, 'x');
+  return request;
+}
+
+// Answers a GET with 16 bytes copied next to the head, or with a shared value sent from its own memory;
+// anything else with an empty 200 (a PUT body is dropped). What remains is the connection's own work.
 class FixedAnswerHandler final : public http::Handler {
  public:
-  void on_request_begin(const http::RequestHead&) override {}
-  bool precheck(const http::RequestHead&, http::Response&) override { return true; }
-  void handle(const http::RequestHead&, std::string&, http::Response& response) override {
+  explicit FixedAnswerHandler(base::SharedBytes value = {}) : value_(std::move(value)) {}
+  std::uint32_t on_request_begin(const http::RequestHead&) override { return 0; }
+  bool admit_body(const http::RequestHead&, std::uint64_t, http::Response&) override { return true; }
+  void handle(const http::RequestHead& head, base::ByteBuilder&, http::Response& response, http::Deferrer&) override {
+    if (head.method != http::Method::kGet) return;
     response.content_type = http::kOctetStreamContentType;
-    response.body = "0123456789abcdef";
+    if (value_) {
+      response.body_owner = value_;
+      response.body = value_.view();
+    } else {
+      response.body = "0123456789abcdef";
+    }
   }
   void on_request_end() override {}
-  void on_response(const http::RequestHead*, int, std::chrono::nanoseconds) override {}
+  void on_response(const http::ResponseRecord&) override {}
+
+ private:
+  base::SharedBytes value_;
 };
 
-// One request per iteration through a keep-alive connection, as the event loop drives it: the request's
-// bytes arrive in input(), process() runs, the response is taken from output(). Reports allocations per
-// request and the response size.
+// The budgets a server's connections charge, large enough never to refuse here.
+struct Budgets {
+  base::MemoryAccount bodies{1u << 30};
+  base::MemoryAccount buffers{1u << 30};
+  http::ConnectionConfig config() {
+    http::ConnectionConfig c;
+    c.accounts.bodies = &bodies;
+    c.accounts.buffers = &buffers;
+    return c;
+  }
+};
+
+// One keep-alive connection and the socket around it.
+class Exchange {
+ public:
+  // `value`: the stored bytes a response may be sent from; bytes sent from anywhere else were copied.
+  explicit Exchange(http::Connection& connection, std::string_view value = {})
+      : connection_(connection), value_(value) {}
+
+  // One request in one read, and its whole response written; false unless it was answered and the
+  // connection stays open for the next one.
+  bool run(std::string_view request) {
+    connection_.on_received(request);
+    http::Connection::Directive directive = connection_.advance(now_);
+    while (directive.write) {
+      iovec iov[16];
+      const std::size_t count = connection_.gather_output(iov);
+      std::size_t bytes = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto* base = static_cast<const char*>(iov[i].iov_base);
+        bytes += iov[i].iov_len;
+        const bool from_value = !value_.empty() && base >= value_.data() && base < value_.data() + value_.size();
+        (from_value ? sent_from_value : copied) += iov[i].iov_len;
+      }
+      benchmark::DoNotOptimize(iov[0].iov_base);
+      connection_.on_written(bytes);
+      written += bytes;
+      directive = connection_.advance(now_);
+    }
+    return directive.action == http::SocketAction::kKeep && directive.read;
+  }
+
+  std::uint64_t written = 0;
+  std::uint64_t copied = 0;           // response bytes that were not the stored value's own
+  std::uint64_t sent_from_value = 0;  // response bytes sent straight from the stored value
+
+ private:
+  http::Connection& connection_;
+  std::string_view value_;
+  const Clock::time_point now_ = Clock::now();
+};
+
+// One request per iteration, after one warm-up request that sizes the buffers, so the loop measures the
+// steady state. Reports allocations (operator new and malloc alike), response bytes, and how many of them
+// were copied rather than sent from the stored value, per request.
 void drive_requests(benchmark::State& state, http::Connection& connection, std::string_view request,
-                    std::string_view expected_status_line) {
-  const auto now = http::Connection::Clock::now();
-  std::size_t response_bytes = 0;
-  // One warm-up request sizes the buffers, so the loop measures the steady state.
-  connection.input().append(request);
-  connection.process(now);
-  if (!connection.output().readable().starts_with(expected_status_line)) {
-    state.SkipWithError("unexpected response");
+                    std::string_view value = {}) {
+  Exchange warm_up(connection, value);
+  if (!warm_up.run(request) || warm_up.written == 0) {
+    state.SkipWithError("the warm-up request was not answered");
     return;
   }
-  connection.output().consume(connection.output().size());
-
+  Exchange exchange(connection, value);
   const std::uint64_t allocations_before = bench::allocations();
-  for (auto _ : state) {
-    connection.input().append(request);
-    connection.process(now);
-    response_bytes = connection.output().size();
-    benchmark::DoNotOptimize(connection.output().readable().data());
-    connection.output().consume(response_bytes);
-  }
+  bool open = true;
+  for (auto _ : state) open = exchange.run(request) && open;
   const std::uint64_t allocations = bench::allocations() - allocations_before;
-  state.counters["allocs_per_req"] =
-      benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
-  state.counters["response_bytes"] = static_cast<double>(response_bytes);
-  if (connection.should_close()) state.SkipWithError("the connection closed");
+  if (!open) state.SkipWithError("the connection closed");
+  const auto per_request = [&](std::uint64_t n) {
+    return benchmark::Counter(static_cast<double>(n), benchmark::Counter::kAvgIterations);
+  };
+  state.counters["allocs_per_req"] = per_request(allocations);
+  state.counters["response_bytes"] = per_request(exchange.written);
+  if (!value.empty()) {
+    state.counters["copied_bytes"] = per_request(exchange.copied);
+    state.counters["from_store_bytes"] = per_request(exchange.sent_from_value);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(exchange.written));
 }
 
 void BM_ConnectionGetFixedAnswer(benchmark::State& state) {
-  const http::ConnectionLimits limits;
+  Budgets budgets;
+  const http::ConnectionConfig config = budgets.config();
   FixedAnswerHandler handler;
   http::DateCache dates;
-  http::Connection connection(limits, handler, dates);
-  drive_requests(state, connection, kWrkGet, "HTTP/1.1 200 OK\r\n");
+  dates.update(1'700'000'000);
+  http::Connection connection(config, handler, dates, Clock::now());
+  drive_requests(state, connection, kWrkGet);
 }
 BENCHMARK(BM_ConnectionGetFixedAnswer)->Name("connection/get_fixed_answer");
+
+// A 1 MiB value answered by reference: the connection copies only the head and sends the value from its
+// own memory.
+void BM_ConnectionGetLargeShared(benchmark::State& state) {
+  Budgets budgets;
+  const http::ConnectionConfig config = budgets.config();
+  const base::SharedBytes value = base::SharedBytes::copy_of(std::string(kLargeValueBytes, 'v'));
+  FixedAnswerHandler handler(value);
+  http::DateCache dates;
+  dates.update(1'700'000'000);
+  http::Connection connection(config, handler, dates, Clock::now());
+  drive_requests(state, connection, kLargeGet, value.view());
+}
+BENCHMARK(BM_ConnectionGetLargeShared)->Name("connection/get_1MiB_shared_fixed_answer");
+
+void BM_ConnectionPutFixedAnswer(benchmark::State& state) {
+  Budgets budgets;
+  const http::ConnectionConfig config = budgets.config();
+  FixedAnswerHandler handler;
+  http::DateCache dates;
+  dates.update(1'700'000'000);
+  http::Connection connection(config, handler, dates, Clock::now());
+  drive_requests(state, connection, put_1k_request());
+}
+BENCHMARK(BM_ConnectionPutFixedAnswer)->Name("connection/put_1KiB_fixed_answer");
 
 // The service as main() wires it, minus sockets: router, store, metrics, the /metrics registry.
 class ServiceFixture {
@@ -130,38 +235,52 @@ class ServiceFixture {
       : store_(1u << 30, base::HashKey{1, 2}),
         request_metrics_(metrics::default_duration_buckets(), 1),
         log_(app::LogLevel::kError),
-        context_{store_, request_metrics_, registry_, shutting_down_, log_, false},
+        context_{store_, request_metrics_, refusals_, registry_, shutting_down_, log_, false},
         service_(context_, 0),
-        connection_(limits_, service_, dates_) {
+        config_(budgets_.config()),
+        connection_(config_, service_, dates_, Clock::now()) {
     registry_.add(request_metrics_);
+    registry_.add(refusals_);
     store_.put("bench16", std::string("0123456789abcdef"));
+    store_.put("bench1m", std::string(kLargeValueBytes, 'v'));
+    dates_.update(1'700'000'000);
   }
   http::Connection& connection() noexcept { return connection_; }
+  // The stored bytes of `id` (kept alive by the store).
+  std::string_view value(std::string_view id) const { return *store_.get(id); }
 
  private:
   store::BucketStore store_;
   app::RequestMetrics request_metrics_;
+  app::RefusalMetrics refusals_;
   metrics::Registry registry_;
   std::atomic<bool> shutting_down_{false};
   app::Logger log_;
   app::ServiceContext context_;
   app::StorageService service_;
-  http::ConnectionLimits limits_;
+  Budgets budgets_;
+  http::ConnectionConfig config_;
   http::DateCache dates_;
   http::Connection connection_;
 };
 
 void BM_ConnectionGetBucket(benchmark::State& state) {
   ServiceFixture service;
-  drive_requests(state, service.connection(), kWrkGet, "HTTP/1.1 200 OK\r\n");
+  drive_requests(state, service.connection(), kWrkGet);
 }
 BENCHMARK(BM_ConnectionGetBucket)->Name("connection/get_16B_bucket_service");
 
+// The service still copies a value out of the store for every GET (until the store hands out SharedBytes):
+// copied_bytes shows it.
+void BM_ConnectionGetLargeBucket(benchmark::State& state) {
+  ServiceFixture service;
+  drive_requests(state, service.connection(), kLargeGet, service.value("bench1m"));
+}
+BENCHMARK(BM_ConnectionGetLargeBucket)->Name("connection/get_1MiB_bucket_service");
+
 void BM_ConnectionPutBucket(benchmark::State& state) {
   ServiceFixture service;
-  std::string request = "PUT /api/buckets/put1k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 1024\r\n\r\n";
-  request.append(1024, 'x');
-  drive_requests(state, service.connection(), request, "HTTP/1.1 200 OK\r\n");
+  drive_requests(state, service.connection(), put_1k_request());
 }
 BENCHMARK(BM_ConnectionPutBucket)->Name("connection/put_1KiB_bucket_service");
 

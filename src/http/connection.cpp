@@ -9,11 +9,13 @@
 namespace http {
 
 namespace {
-// A 503 that needs no allocation: queued when serving a request ran out of memory.
+// A 503 that needs no allocation: queued when serving a request ran out of memory (without its body for
+// HEAD).
+constexpr std::string_view kOutOfMemoryBody = "{\"error\": \"service unavailable\"}";
 constexpr std::string_view kOutOfMemoryResponse =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 32\r\nContent-Type: application/json\r\n"
     "Retry-After: 1\r\nConnection: close\r\n\r\n{\"error\": \"service unavailable\"}";
-static_assert(std::string_view("{\"error\": \"service unavailable\"}").size() == 32);
+static_assert(kOutOfMemoryBody.size() == 32 && kOutOfMemoryResponse.ends_with(kOutOfMemoryBody));
 }  // namespace
 
 Connection::Connection(const ConnectionConfig& config, Handler& handler, const DateCache& dates,
@@ -96,7 +98,14 @@ Connection::Directive Connection::advance(Clock::time_point now) noexcept {
     fail_request(500);  // a handler bug: this request fails, the loop and the other connections go on
   }
   direct_bytes_ = 0;
-  if (!stash_unread_input()) refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
+  if (!stash_unread_input()) {
+    // Behind a pending answer the refusal must wait its turn, or it would overtake that answer.
+    if (state_ == State::kAwaitingHandler) {
+      refuse_after_answer_ = true;
+    } else {
+      refuse(503, Refusal::kBufferBudget, state_ != State::kHead);
+    }
+  }
   if (draining_ && state_ == State::kHead && !request_clock_running_ && input_.empty()) closing_ = true;
   expire_deadlines(now);
   return directive(now);
@@ -115,27 +124,44 @@ bool Connection::stash_unread_input() noexcept {
 // exception from the handler: 500) is answered and the connection closes: its framing state can no longer
 // be trusted.
 void Connection::fail_request(int status) noexcept {
-  discard_input();
-  body_.clear();
+  const bool head_request = request_active_ && head_.method == Method::kHead;
   if (pending_) {
     pending_->connection = nullptr;
     pending_.reset();
   }
   if (request_active_) {
+    // A request is active only once its head has been parsed, and its views hold until advance() returns.
     ResponseRecord record;
     record.status = status;
     record.refusal = status == 503 ? Refusal::kAllocationFailed : Refusal::kNone;
     record.started = request_started_;
+    record.tag = tag_;
+    record.method = head_.method;
+    record.method_token = head_.method_token;
+    record.target = head_.target;
+    record.path = head_.path;
+    record.request_line_parsed = true;
     try {
       handler_.on_response(record);
     } catch (...) {
+      // As in finish(): metrics and logs must not take the connection down with them.
     }
     end_request();
   }
-  const bool queued = status == 503 ? output_.append(kOutOfMemoryResponse) : [&] {
-    Response response = Response::error(status);
-    return serialize_response(response, SerializeOptions{false, true, false}, dates_.current(), output_);
-  }();
+  discard_input();
+  body_.clear();
+  bool queued = false;
+  if (status == 503) {
+    const std::string_view answer =
+        head_request ? kOutOfMemoryResponse.substr(0, kOutOfMemoryResponse.size() - kOutOfMemoryBody.size())
+                     : kOutOfMemoryResponse;
+    queued = output_.append(answer);
+  } else {
+    SerializeOptions options;
+    options.head_request = head_request;
+    options.close = true;
+    queued = serialize_response(Response::error(status), options, dates_.current(), output_);
+  }
   if (!queued) abort_ = true;
   closing_ = true;
   refused_ = true;
@@ -151,6 +177,7 @@ void Connection::expire_deadlines(Clock::time_point now) noexcept {
   const ConnectionTimeouts& t = config_.timeouts;
   if (!output_.empty() && write_blocked_ && now - write_blocked_since_ >= t.write) {
     abort_ = true;
+    closing_ = true;
     return;
   }
   switch (state_) {

@@ -180,6 +180,7 @@ class Connection {
   bool any_request_ = false;      // a byte of some request has arrived
   bool closing_ = false;          // close once the output is written; further input is discarded
   bool refused_ = false;          // the close follows a refusal: half-close and linger first
+  bool refuse_after_answer_ = false;  // input behind a pending answer could not be held: refuse after it
   bool abort_ = false;
   bool peer_closed_ = false;
   bool write_blocked_ = false;

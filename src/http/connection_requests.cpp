@@ -283,7 +283,7 @@ void Connection::finish(const Response& response, Refusal reason, bool head_know
     // Metrics and logs must not take the connection down with them.
   }
   end_request();
-  if (close) closing_ = true;
+  if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   reset_for_next_request();
 }
 
@@ -310,10 +310,20 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   } catch (...) {
   }
   end_request();
-  if (close) closing_ = true;
+  if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   const bool was_waiting = state_ == State::kAwaitingHandler;
   pending_.reset();  // the caller's PendingResponse still holds the slot
   reset_for_next_request();
+  if (refuse_after_answer_) {
+    // Input that arrived behind the answer could not be held: refuse it now, in its turn. When the answer
+    // closes anyway, the lost bytes still call for the half-close and drain rather than a reset.
+    refuse_after_answer_ = false;
+    if (closing_) {
+      refused_ = true;
+    } else {
+      refuse(503, Refusal::kBufferBudget, false);
+    }
+  }
   if (was_waiting && wake_) wake_();
 }
 
@@ -326,7 +336,9 @@ void Connection::end_request() noexcept {
 void Connection::reset_for_next_request() noexcept {
   state_ = State::kHead;
   parser_.reset();
-  body_.clear();
+  // A fresh builder rather than clear(): a handler that moved the body out (into the store) took the
+  // builder's account with it, and the next body must be charged to the in-flight budget again.
+  body_ = base::ByteBuilder(config_.accounts.bodies);
   body_remaining_ = 0;
   body_received_ = 0;
   head_copy_.consume(head_copy_.size());

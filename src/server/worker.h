@@ -55,7 +55,6 @@ class Worker {
 
   Server& server_;
   const ServerOptions& options_;
-  unsigned index_;
   // Declared before the loop: connections still queued for destruction in the loop report to the handlers.
   std::unique_ptr<http::Handler> handler_;
   std::unique_ptr<http::Handler> admin_handler_;

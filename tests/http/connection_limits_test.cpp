@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "base/memory_account.h"
+#include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/connection_driver.h"
 
@@ -152,6 +154,115 @@ TEST_F(ConnectionLimitsTest, AChunkedBodyIsChargedChunkByChunk) {
   EXPECT_EQ(d.write().rfind("HTTP/1.1 503 ", 0), 0u);
   EXPECT_EQ(bodies.used(), 0u);
   EXPECT_EQ(handler_.admitted, (std::vector<std::uint64_t>{0, 256, 2304}));
+}
+
+// Keeps every body as a stored value without a copy, as a store does: the block and its charge leave the
+// connection's builder, and the charge moves to the store's own account.
+class KeepingHandler final : public http::Handler {
+ public:
+  explicit KeepingHandler(base::MemoryAccount& stored) : stored_(stored) {}
+  std::uint32_t on_request_begin(const http::RequestHead&) override { return 0; }
+  bool admit_body(const http::RequestHead&, std::uint64_t, http::Response&) override { return true; }
+  void handle(const http::RequestHead&, base::ByteBuilder& body, http::Response&, http::Deferrer&) override {
+    kept.push_back(std::move(body).freeze());
+    moved = kept.back().sole_owner_charge() != nullptr && kept.back().sole_owner_charge()->move_to(stored_);
+  }
+  void on_request_end() override {}
+  void on_response(const http::ResponseRecord& record) override { statuses.push_back(record.status); }
+
+  std::vector<base::SharedBytes> kept;
+  std::vector<int> statuses;
+  bool moved = false;
+
+ private:
+  base::MemoryAccount& stored_;
+};
+
+// Found by fuzz_connection: a handler that moved the body out took the builder's account with it, so every
+// later body on the connection was held without being charged to the in-flight budget.
+TEST_F(ConnectionLimitsTest, ABodyMovedOutByTheHandlerLeavesTheNextOneCharged) {
+  base::MemoryAccount bodies(1000);
+  base::MemoryAccount stored(1 << 20);
+  config_.accounts.bodies = &bodies;
+  config_.limits.max_body_bytes = 10000;
+  KeepingHandler handler(stored);
+  Driver d(config_, handler);
+  d.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + std::string(600, 'a'));
+  ASSERT_EQ(handler.kept.size(), 1u);
+  EXPECT_TRUE(handler.moved);
+  EXPECT_EQ(bodies.used(), 0u) << "the stored value's charge went to the store";
+  d.write();
+
+  d.deliver("PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n");
+  EXPECT_GE(bodies.used(), 600u) << "the second body is charged like the first";
+  d.deliver(std::string(600, 'b'));
+  d.write();
+  d.deliver("PUT /c HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+  const std::string out = d.write();
+  EXPECT_EQ(out.rfind("HTTP/1.1 503 ", 0), 0u) << "over the budget: " << out;
+  EXPECT_EQ(handler.kept.size(), 2u);
+}
+
+// Found by fuzz_connection: pipelined bytes behind a deferred answer that the buffer budget could not hold
+// were refused at once, so the 503 overtook the pending answer and the request got a second response when
+// the answer came. The refusal now waits behind the answer.
+TEST_F(ConnectionLimitsTest, InputTheBufferBudgetCannotHoldBehindADeferredAnswerIsRefusedAfterIt) {
+  base::MemoryAccount buffers(6000);  // a 4 KiB buffer fits, the 8 KiB the pipelined bytes need does not
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /defer HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(5000, 'p'));
+  EXPECT_TRUE(d.conn.awaiting_handler());
+  EXPECT_FALSE(d.last.write) << "nothing may overtake the pending answer";
+  EXPECT_FALSE(d.last.read);
+  EXPECT_TRUE(handler_.records.empty());
+
+  http::Response answer;
+  answer.body = "done";
+  handler_.pending.at(0).complete(answer);
+  d.advance();
+  const std::string out = d.write();
+  EXPECT_EQ(count(out, "HTTP/1.1 "), 2) << out;
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  const std::size_t refusal = out.find("HTTP/1.1 503 ");
+  ASSERT_NE(refusal, std::string::npos) << out;
+  EXPECT_LT(out.find("done"), refusal);
+  EXPECT_NE(out.find("Retry-After: 1\r\n", refusal), std::string::npos);
+  EXPECT_NE(out.find("Connection: close\r\n", refusal), std::string::npos);
+  ASSERT_EQ(handler_.records.size(), 2u);
+  EXPECT_EQ(handler_.records[0].status, 200);
+  EXPECT_EQ(handler_.records[1].refusal, http::Refusal::kBufferBudget);
+  EXPECT_EQ(handler_.begun, 1);
+  EXPECT_EQ(handler_.ended, 1);
+  EXPECT_EQ(d.last.action, SocketAction::kShutdownWrite) << "the refused client is drained, not reset";
+}
+
+// Found by fuzz_connection: once an answer could not be queued (the connection will be reset), the
+// pipelined requests behind it were still handled — a PUT stored, a DELETE applied — with no answer ever
+// to be sent. Nothing more is handled once the connection has given up.
+TEST_F(ConnectionLimitsTest, NothingMoreIsHandledOnceAnAnswerCouldNotBeQueued) {
+  base::MemoryAccount buffers(3000);  // less than the output's first 4 KiB
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(d.last.action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled, (std::vector<std::string>{"GET /a "}));
+  EXPECT_EQ(d.advance().action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled.size(), 1u);
+  EXPECT_EQ(handler_.begun, handler_.ended);
+}
+
+// The same after a deferred answer that cannot be queued: the owner's wake-up advance() handles nothing.
+TEST_F(ConnectionLimitsTest, NothingMoreIsHandledOnceADeferredAnswerCouldNotBeQueued) {
+  base::MemoryAccount buffers(5000);  // room for the input's 4 KiB, not for the output's as well
+  config_.accounts.buffers = &buffers;
+  Driver d(config_, handler_);
+  d.deliver("GET /defer HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(d.conn.awaiting_handler());
+  http::Response answer;
+  answer.body = "done";
+  handler_.pending.at(0).complete(answer);
+  EXPECT_EQ(d.advance().action, SocketAction::kAbort);
+  EXPECT_EQ(handler_.handled, (std::vector<std::string>{"GET /defer "}));
 }
 
 TEST_F(ConnectionLimitsTest, TheHandlerCanRefuseAChunkedBodyAsItGrows) {

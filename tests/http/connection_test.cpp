@@ -240,6 +240,23 @@ TEST_F(ConnectionTest, AllocationFailureAnswers503AndCloses) {
   EXPECT_EQ(handler_.records.at(0).refusal, http::Refusal::kAllocationFailed);
 }
 
+// Found by fuzz_connection: the allocation-free 503 went out with a body for HEAD, and its record lost
+// the request it answered (tag, method, target), so metrics labelled it as an unparsed request.
+TEST_F(ConnectionTest, AnAllocationFailureIsRecordedForItsRequestAndKeepsHeadFraming) {
+  d_.deliver("HEAD /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = d_.write();
+  EXPECT_EQ(out.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Content-Length: 32\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\n")) << "a HEAD response carries no body: " << out;
+  ASSERT_EQ(handler_.records.size(), 1u);
+  const http_test::Recorded& record = handler_.records[0];
+  EXPECT_EQ(record.refusal, http::Refusal::kAllocationFailed);
+  EXPECT_EQ(record.tag, 7u) << "on_request_begin's tag";
+  EXPECT_EQ(record.method_token, "HEAD");
+  EXPECT_EQ(record.target, "/throw");
+  EXPECT_TRUE(record.request_line_parsed);
+}
+
 TEST_F(ConnectionTest, AHandlerExceptionAnswers500AndCloses) {
   d_.deliver("GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(d_.write().rfind("HTTP/1.1 500 ", 0), 0u);
