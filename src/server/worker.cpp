@@ -48,7 +48,6 @@ Worker::Worker(Server& server, unsigned index, std::unique_ptr<net::EventLoop> l
                base::UniqueFd admin_listener)
     : server_(server),
       options_(server.options_),
-
       handler_(server.make_handler_(index, ListenerKind::kData, *loop)),
       admin_handler_(admin_listener ? server.make_handler_(index, ListenerKind::kAdmin, *loop) : nullptr),
       data_config_(config_for(server.options_, server.options_.connection_memory)),
