@@ -9,6 +9,17 @@ namespace {
 // Reserving the announced length up front saves reallocations, but only up to a bound: a client may
 // announce a large body and never send it.
 constexpr std::size_t kMaxBodyReserve = 1u << 20;
+
+// The decoded body of a chunked request, appended to a std::string as it arrives.
+class StringBodySink final : public BodySink {
+ public:
+  explicit StringBodySink(std::string& body) noexcept : body_(body) {}
+  int reserve(std::uint64_t) noexcept override { return 0; }  // the decoder has checked max_body_bytes
+  void append(std::string_view bytes) noexcept override { body_.append(bytes); }
+
+ private:
+  std::string& body_;
+};
 }  // namespace
 
 Connection::Connection(const ConnectionLimits& limits, Handler& handler, DateCache& dates) noexcept
@@ -98,7 +109,8 @@ bool Connection::step(Clock::time_point now) {
     }
     case State::kChunkedBody: {
       if (input_.empty()) return false;
-      const ChunkedDecoder::Result result = chunked_->feed(input_.readable(), body_);
+      StringBodySink sink(body_);
+      const ChunkedDecoder::Result result = chunked_->feed(input_.readable(), sink);
       input_.consume(result.consumed);
       if (result.status == ChunkedDecoder::Status::kError) {
         refuse(result.error_status, true);
