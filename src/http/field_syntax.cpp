@@ -1,5 +1,6 @@
 #include "http/field_syntax.h"
 
+#include <array>
 #include <limits>
 
 namespace http::field_syntax {
@@ -9,41 +10,46 @@ using base::is_digit;
 using base::is_ows;
 using base::is_token_char;
 
-bool all_of(std::string_view text, bool (*predicate)(char) noexcept) noexcept {
-  for (const char c : text) {
-    if (!predicate(c)) return false;
-  }
-  return true;
-}
-
-constexpr bool is_digit_char(char c) noexcept { return is_digit(c); }
 constexpr bool is_token(char c) noexcept { return is_token_char(c); }
 
-// unreserved / sub-delims (RFC 3986 2.2, 2.3): what a reg-name may hold besides pct-encoded octets.
-constexpr bool is_reg_name_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~':                                   // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')': case '*':   // sub-delims
-    case '+': case ',': case ';': case '=':
-      return true;
-    default:
-      return false;
-  }
-}
+// What each byte can be in a reg-name (RFC 3986 3.2.2): unreserved / sub-delims, the start of a
+// pct-encoding, or the ':' that ends it before a port. A table, because every request's Host goes through it.
+enum RegNameByte : std::uint8_t { kInvalid, kRegNameChar, kPercent, kColon };
 
-bool is_reg_name(std::string_view text) noexcept {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%') {
-      if (i + 2 >= text.size() || base::hex_value(text[i + 1]) < 0 || base::hex_value(text[i + 2]) < 0) {
-        return false;
-      }
-      i += 2;
-    } else if (!is_reg_name_char(text[i])) {
-      return false;
+constexpr std::array<std::uint8_t, 256> make_reg_name_bytes() noexcept {
+  std::array<std::uint8_t, 256> bytes{};
+  for (unsigned c = 0; c < 256; ++c) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos) {
+      bytes[c] = kRegNameChar;
     }
   }
-  return true;
+  bytes['%'] = kPercent;
+  bytes[':'] = kColon;
+  return bytes;
+}
+
+constexpr std::array<std::uint8_t, 256> kRegNameBytes = make_reg_name_bytes();
+
+// The length of the reg-name at the start of `text`: it ends at ':' or at the end; npos when a byte in it
+// is neither a reg-name character nor part of a complete pct-encoding.
+std::size_t reg_name_length(std::string_view text) noexcept {
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  const char* p = begin;
+  while (p < end) {
+    const std::uint8_t kind = kRegNameBytes[static_cast<unsigned char>(*p)];
+    if (kind == kRegNameChar) {
+      ++p;
+    } else if (kind == kColon) {
+      break;
+    } else if (kind == kPercent && end - p > 2 && base::hex_value(p[1]) >= 0 && base::hex_value(p[2]) >= 0) {
+      p += 3;
+    } else {
+      return std::string_view::npos;
+    }
+  }
+  return static_cast<std::size_t>(p - begin);
 }
 
 // h16 = 1*4HEXDIG
@@ -57,10 +63,12 @@ bool is_h16(std::string_view text) noexcept {
 
 // dec-octet: 0-255 without leading zeros.
 bool is_dec_octet(std::string_view text) noexcept {
-  if (text.empty() || text.size() > 3 || !all_of(text, is_digit_char)) return false;
-  if (text.size() > 1 && text[0] == '0') return false;
+  if (text.empty() || text.size() > 3 || (text.size() > 1 && text[0] == '0')) return false;
   unsigned value = 0;
-  for (const char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
+  for (const char c : text) {
+    if (!is_digit(c)) return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
   return value <= 255;
 }
 
@@ -194,12 +202,15 @@ bool is_valid_host(std::string_view value) noexcept {
       port = rest.substr(1);
     }
   } else {
-    const std::size_t colon = value.find(':');
     // IPv4address is a reg-name too, so one check covers both.
-    if (!is_reg_name(value.substr(0, colon))) return false;
-    if (colon != std::string_view::npos) port = value.substr(colon + 1);
+    const std::size_t host_length = reg_name_length(value);
+    if (host_length == std::string_view::npos) return false;
+    if (host_length < value.size()) port = value.substr(host_length + 1);
   }
-  return all_of(port, is_digit_char);
+  for (const char c : port) {
+    if (!is_digit(c)) return false;
+  }
+  return true;
 }
 
 }  // namespace http::field_syntax

@@ -16,7 +16,6 @@ using base::equals_ignore_case;
 using base::is_digit;
 using base::is_ows;
 using head_chars::has_class;
-using head_chars::kTargetChar;
 using head_chars::kTokenChar;
 
 // A method is a short token; anything longer is not a request line (RFC 9110 9.1 registers none over 17).
@@ -47,7 +46,34 @@ ParseResult RequestHeadParser::parse(std::string_view buffer, RequestHead& out) 
     const std::size_t head_limit = std::min(limits_->max_head_bytes, kMaxHeadLimit);
     const char* const base = buffer.data();
     const char* const end = base + std::min(buffer.size(), head_limit);
-    while (step(base, end)) {
+    // Each scan returns true when it has handed over to the next phase, false when it stops this call.
+    switch (s_.phase) {
+      case Phase::kLeadingLine:
+      case Phase::kLeadingLf:
+        if (!scan_leading_lines(base, end)) break;
+        [[fallthrough]];
+      case Phase::kMethod:
+        if (!scan_method(base, end)) break;
+        [[fallthrough]];
+      case Phase::kTarget:
+        if (!scan_target(base, end)) break;
+        [[fallthrough]];
+      case Phase::kVersion:
+      case Phase::kVersionCr:
+      case Phase::kVersionLf:
+        if (!scan_version(base, end)) break;
+        [[fallthrough]];
+      case Phase::kFieldStart:
+      case Phase::kFieldName:
+      case Phase::kFieldValueStart:
+      case Phase::kFieldValue:
+      case Phase::kFieldLf:
+      case Phase::kFinalLf:
+        scan_fields(base, end);
+        break;
+      case Phase::kComplete:
+      case Phase::kFailed:
+        break;
     }
     if (s_.phase != Phase::kComplete && s_.phase != Phase::kFailed) {
       // Every byte under the limit is examined: more may come, or the bytes held prove the head too large.
@@ -56,33 +82,6 @@ ParseResult RequestHeadParser::parse(std::string_view buffer, RequestHead& out) 
     }
   }
   return deliver(buffer, out);
-}
-
-bool RequestHeadParser::step(const char* base, const char* end) noexcept {
-  switch (s_.phase) {
-    case Phase::kLeadingLine:
-    case Phase::kLeadingLf:
-      return scan_leading_lines(base, end);
-    case Phase::kMethod:
-      return scan_method(base, end);
-    case Phase::kTarget:
-      return scan_target(base, end);
-    case Phase::kVersion:
-    case Phase::kVersionCr:
-    case Phase::kVersionLf:
-      return scan_version(base, end);
-    case Phase::kFieldStart:
-    case Phase::kFieldName:
-    case Phase::kFieldValueStart:
-    case Phase::kFieldValue:
-    case Phase::kFieldLf:
-    case Phase::kFinalLf:
-      return scan_fields(base, end);
-    case Phase::kComplete:
-    case Phase::kFailed:
-      break;
-  }
-  return false;
 }
 
 bool RequestHeadParser::fail(int status, std::string_view detail) noexcept {
@@ -159,7 +158,7 @@ bool RequestHeadParser::scan_target(const char* base, const char* end) noexcept 
   const char* const from = base + s_.pos;
   const char* p = from;
   for (;;) {
-    while (p < stop && has_class(*p, kTargetChar)) ++p;
+    p = head_chars::skip_target(p, stop);
     if (p == stop || *p != '?') break;
     if (s_.query_start == 0) s_.query_start = static_cast<std::size_t>(p + 1 - base);
     ++p;

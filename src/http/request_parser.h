@@ -111,7 +111,6 @@ class RequestHeadParser {
     bool expectation_unsupported = false;
   };
 
-  bool step(const char* base, const char* end) noexcept;  // one phase's worth; false to stop this call
   bool scan_leading_lines(const char* base, const char* end) noexcept;
   bool scan_method(const char* base, const char* end) noexcept;
   bool scan_target(const char* base, const char* end) noexcept;

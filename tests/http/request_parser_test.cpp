@@ -604,6 +604,59 @@ TEST(RequestParser, RefusalsAfterTheRequestLineDescribeIt) {
   EXPECT_EQ(head.path, "/a");
 }
 
+// Values and targets are scanned sixteen bytes at a time where the CPU allows: every byte class must be
+// judged the same at every position of such a block, and in the tail after the last one.
+TEST(RequestParser, EveryByteIsJudgedWhereverItFallsInALongValueOrTarget) {
+  constexpr std::size_t kLength = 41;  // two whole blocks and a tail
+  const std::string_view value_ok = "\t \x21\x7e\x80\xff";
+  const std::string_view value_bad{"\x00\x01\x08\x0a\x0b\x0d\x1f\x7f", 8};
+  const std::string_view target_ok = "!~%/=";
+  const std::string_view target_bad{"\x00\x09\x1f\x7f\x80\xff#", 7};
+  for (std::size_t at = 0; at < kLength; ++at) {
+    SCOPED_TRACE("position " + std::to_string(at));
+    for (const char c : value_ok) {
+      std::string value(kLength, 'v');
+      value[at] = c;
+      if ((at == 0 || at + 1 == kLength) && (c == ' ' || c == '\t')) value[at] = 'x';  // OWS at an end is trimmed
+      const std::string buffer = head_with("X-V: " + value + "\r\n");
+      RequestHead head;
+      ASSERT_EQ(parse(buffer, head).status, ParseStatus::kComplete) << int(c);
+      EXPECT_EQ(head.header("x-v"), value);
+    }
+    for (const char c : value_bad) {
+      std::string value(kLength, 'v');
+      value[at] = c;
+      RequestHead head;
+      const ParseResult result = parse(head_with("X-V: " + value + "\r\n"), head);
+      ASSERT_EQ(result.status, ParseStatus::kError) << int(c);
+      EXPECT_EQ(result.error_status, 400) << int(c);
+    }
+    for (const char c : target_ok) {
+      std::string target = "/" + std::string(kLength, 't');
+      target[at + 1] = c;
+      const std::string buffer = head_with("", "GET " + target + " HTTP/1.1");
+      RequestHead head;
+      ASSERT_EQ(parse(buffer, head).status, ParseStatus::kComplete) << int(c);
+      EXPECT_EQ(head.path, target);
+    }
+    for (const char c : target_bad) {
+      std::string target = "/" + std::string(kLength, 't');
+      target[at + 1] = c;
+      RequestHead head;
+      const ParseResult result = parse(head_with("", "GET " + target + " HTTP/1.1"), head);
+      ASSERT_EQ(result.status, ParseStatus::kError) << int(c);
+      EXPECT_EQ(result.error_status, 400) << int(c);
+    }
+    std::string target = "/" + std::string(kLength, 't');
+    target[at + 1] = '?';
+    const std::string buffer = head_with("", "GET " + target + " HTTP/1.1");
+    RequestHead head;
+    ASSERT_EQ(parse(buffer, head).status, ParseStatus::kComplete);
+    EXPECT_EQ(head.path, target.substr(0, at + 1));
+    EXPECT_EQ(head.query, target.substr(at + 2));
+  }
+}
+
 // RequestHeadParser on every case above, split at every byte and fed one byte per call: the same verdict,
 // the same consumed count and the same head (by offset) as the one-shot parse.
 void expect_incremental_agrees(std::string_view input) {
