@@ -1,4 +1,4 @@
-// HTTP hot path: the request-head parser, and whole requests through http::Connection without sockets
+// HTTP hot path: the request-head parser (one-shot and incremental), and whole requests through http::Connection without sockets
 // (bytes in, response bytes out), first with a trivial handler, then with the service's own handler.
 #include <benchmark/benchmark.h>
 
@@ -69,6 +69,24 @@ void BM_ParseRequestHead(benchmark::State& state) {
   state.SetLabel(head_label(state.range(0)));
 }
 BENCHMARK(BM_ParseRequestHead)->Name("parse/parse_request_head")->Arg(0)->Arg(1);
+
+// The connection's way: one RequestHeadParser, reset between heads, fed the head in one piece.
+void BM_RequestHeadParser(benchmark::State& state) {
+  const std::string_view head = head_for(state.range(0));
+  const http::ParserLimits limits;
+  http::RequestHeadParser parser(limits);
+  http::RequestHead parsed;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(head.data());
+    parser.reset();
+    const http::ParseResult result = parser.parse(head, parsed);
+    if (result.status != http::ParseStatus::kComplete) state.SkipWithError("the head did not parse");
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * head.size()));
+  state.SetLabel(head_label(state.range(0)));
+}
+BENCHMARK(BM_RequestHeadParser)->Name("parse/request_head_parser")->Arg(0)->Arg(1);
 
 // Answers every request with the same 16 bytes: what remains is the connection's own work.
 class FixedAnswerHandler final : public http::Handler {

@@ -9,6 +9,17 @@ namespace {
 // Reserving the announced length up front saves reallocations, but only up to a bound: a client may
 // announce a large body and never send it.
 constexpr std::size_t kMaxBodyReserve = 1u << 20;
+
+// The decoded body of a chunked request, appended to a std::string as it arrives.
+class StringBodySink final : public BodySink {
+ public:
+  explicit StringBodySink(std::string& body) noexcept : body_(body) {}
+  int reserve(std::uint64_t) noexcept override { return 0; }  // the decoder has checked max_body_bytes
+  void append(std::string_view bytes) noexcept override { body_.append(bytes); }
+
+ private:
+  std::string& body_;
+};
 }  // namespace
 
 Connection::Connection(const ConnectionLimits& limits, Handler& handler, DateCache& dates) noexcept
@@ -76,14 +87,13 @@ bool Connection::step(Clock::time_point now) {
         request_start_ = std::max(now, request_start_);
         request_clock_running_ = true;
       }
-      skip_leading_empty_lines();
-      if (!head_may_be_decided()) return false;
-      const ParseResult result = parse_request_head(input_.readable(), limits_.parser, head_);
+      // The parser resumes where the previous read left off, so a head trickled in costs O(its length).
+      const ParseResult result = head_parser_.parse(input_.readable(), head_);
       if (result.status == ParseStatus::kError) {
         refuse(result.error_status, false);
         return false;
       }
-      if (result.status == ParseStatus::kIncomplete) return false;  // unreachable: see head_may_be_decided()
+      if (result.status == ParseStatus::kIncomplete) return false;
       return on_head_parsed(result.consumed);
     }
     case State::kBody: {
@@ -98,7 +108,8 @@ bool Connection::step(Clock::time_point now) {
     }
     case State::kChunkedBody: {
       if (input_.empty()) return false;
-      const ChunkedDecoder::Result result = chunked_->feed(input_.readable(), body_);
+      StringBodySink sink(body_);
+      const ChunkedDecoder::Result result = chunked_->feed(input_.readable(), sink);
       input_.consume(result.consumed);
       if (result.status == ChunkedDecoder::Status::kError) {
         refuse(result.error_status, true);
@@ -110,39 +121,6 @@ bool Connection::step(Clock::time_point now) {
     }
   }
   return false;
-}
-
-// RFC 9112 2.2: empty lines before a request line are ignored. Dropping them here means a blank line seen
-// later always ends (or breaks) a head, which head_may_be_decided() relies on.
-void Connection::skip_leading_empty_lines() noexcept {
-  std::size_t skipped = 0;
-  const std::string_view in = input_.readable();
-  while (skipped + 1 < in.size() && in[skipped] == '\r' && in[skipped + 1] == '\n') skipped += 2;
-  if (skipped == 0) return;
-  input_.consume(skipped);
-  head_scanned_ = 0;
-  head_first_newline_ = SIZE_MAX;
-}
-
-// The parser starts over on every call, so calling it on each read of a head trickled in byte by byte would
-// cost O(n^2). It is called only once the parse must decide: a blank line (the end of a head, or a broken
-// one) has arrived, or a size limit is passed. The search resumes where the last one stopped. Both
-// conditions stay true as more bytes arrive, and the parser answers a decided prefix as it answers the
-// whole, so a head split across reads gets the same answer as the head in one read.
-bool Connection::head_may_be_decided() noexcept {
-  const std::string_view in = input_.readable();
-  for (std::size_t newline = in.find('\n', head_scanned_); newline != std::string_view::npos;
-       newline = in.find('\n', newline + 1)) {
-    head_first_newline_ = std::min(head_first_newline_, newline);
-    if ((newline + 1 < in.size() && in[newline + 1] == '\n') ||
-        (newline + 2 < in.size() && in[newline + 1] == '\r' && in[newline + 2] == '\n')) {
-      return true;
-    }
-  }
-  // A blank line may straddle this read and the next: look at the last two bytes again next time.
-  head_scanned_ = std::max(head_scanned_, in.size() >= 2 ? in.size() - 2 : 0);
-  const std::size_t line_limit = limits_.parser.max_request_line;
-  return in.size() > limits_.parser.max_head_bytes || (in.size() > line_limit && head_first_newline_ >= line_limit);
 }
 
 bool Connection::on_head_parsed(std::size_t head_bytes) {
@@ -247,8 +225,7 @@ void Connection::reset_for_next_request(Clock::time_point finished) {
   }
   body_.clear();
   body_remaining_ = 0;
-  head_scanned_ = 0;
-  head_first_newline_ = SIZE_MAX;
+  head_parser_.reset();
   state_ = State::kHead;
   // A pipelined request already waiting was "received" no earlier than this response finished.
   request_clock_running_ = false;

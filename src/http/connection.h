@@ -75,8 +75,6 @@ class Connection {
   enum class State { kHead, kBody, kChunkedBody };
 
   bool step(Clock::time_point now);  // one unit of progress; false when it must wait
-  void skip_leading_empty_lines() noexcept;
-  bool head_may_be_decided() noexcept;
   bool on_head_parsed(std::size_t head_bytes);
   void keep_head_bytes(std::size_t head_bytes);
   void dispatch();
@@ -91,14 +89,13 @@ class Connection {
   base::Buffer output_;
 
   State state_ = State::kHead;
+  RequestHeadParser head_parser_{limits_.parser};
   RequestHead head_;
   std::string head_storage_;   // head bytes of a request whose body is still arriving
   std::string body_;
   std::optional<ChunkedDecoder> chunked_;
   std::uint64_t body_remaining_ = 0;
   std::size_t head_bytes_in_input_ = 0;  // head of a body-less request, consumed once it is answered
-  std::size_t head_scanned_ = 0;         // where the search for the end of the head resumes
-  std::size_t head_first_newline_ = SIZE_MAX;  // offset of the head's first '\n', once seen
   bool request_active_ = false;  // on_request_begin called, on_request_end not yet
   bool request_clock_running_ = false;
   Clock::time_point request_start_{};
