@@ -1,5 +1,5 @@
-// HTTP hot path: the request-head parser, and whole requests through http::Connection without sockets,
-// driven as the server's connection I/O drives it (the request's bytes reported, advance(), the response
+// HTTP hot path: the request-head parser (one-shot and incremental), and whole requests through
+// http::Connection without sockets, driven as the server's connection I/O drives it (the request's bytes reported, advance(), the response
 // gathered into iovecs and reported written, advance() again): first with a trivial handler, so what
 // remains is the connection's own work, then with the service's own handler.
 #include <benchmark/benchmark.h>
@@ -76,6 +76,24 @@ void BM_ParseRequestHead(benchmark::State& state) {
   state.SetLabel(head_label(state.range(0)));
 }
 BENCHMARK(BM_ParseRequestHead)->Name("parse/parse_request_head")->Arg(0)->Arg(1);
+
+// The connection's way: one RequestHeadParser, reset between heads, fed the head in one piece.
+void BM_RequestHeadParser(benchmark::State& state) {
+  const std::string_view head = head_for(state.range(0));
+  const http::ParserLimits limits;
+  http::RequestHeadParser parser(limits);
+  http::RequestHead parsed;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(head.data());
+    parser.reset();
+    const http::ParseResult result = parser.parse(head, parsed);
+    if (result.status != http::ParseStatus::kComplete) state.SkipWithError("the head did not parse");
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * head.size()));
+  state.SetLabel(head_label(state.range(0)));
+}
+BENCHMARK(BM_RequestHeadParser)->Name("parse/request_head_parser")->Arg(0)->Arg(1);
 
 using Clock = http::Connection::Clock;
 

@@ -14,11 +14,14 @@ using base::is_token_char;
 // 16 hex digits fill 64 bits, so capping the digit count also rules out overflow.
 constexpr unsigned kMaxSizeDigits = 16;
 
-// VCHAR, obs-text, SP and HTAB: what a field value (and, leniently, a chunk extension) may hold.
+// VCHAR, obs-text, SP and HTAB: what a field value may hold, and a quoted-pair may escape.
 constexpr bool is_field_value_char(char c) noexcept {
   const auto u = static_cast<unsigned char>(c);
   return (u >= 0x20 && u != 0x7f) || u == '\t';
 }
+
+// qdtext (RFC 9110 5.6.4): a field value character other than '"' and '\\'.
+constexpr bool is_qdtext(char c) noexcept { return is_field_value_char(c) && c != '"' && c != '\\'; }
 
 }  // namespace
 
@@ -46,7 +49,82 @@ bool ChunkedDecoder::count_size_line_byte() noexcept { return ++line_bytes_ <= m
 
 bool ChunkedDecoder::count_trailer_byte() noexcept { return ++trailer_bytes_ <= max_trailer_bytes_; }
 
-ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& sink) {
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 7.1.1), one byte at a
+// time: whitespace may only lead to a ';' or an '=', and the line may only end right after a size, a name or
+// a value. CR moves to kSizeLf.
+bool ChunkedDecoder::size_line_byte(char c) noexcept {
+  const bool ows = is_ows(c);
+  const bool token = is_token_char(c);
+  switch (state_) {
+    case State::kSizeBws:
+    case State::kExtValueBws:
+      if (c == ';') {
+        state_ = State::kExtNameStart;
+        return true;
+      }
+      return ows;
+    case State::kExtNameStart:
+      if (token) state_ = State::kExtName;
+      return token || ows;
+    case State::kExtName:
+      if (token) return true;
+      if (c == '\r') {
+        state_ = State::kSizeLf;
+        return true;
+      }
+      [[fallthrough]];
+    case State::kExtNameBws:
+      if (c == '=') {
+        state_ = State::kExtValueStart;
+      } else if (c == ';') {
+        state_ = State::kExtNameStart;
+      } else if (ows) {
+        state_ = State::kExtNameBws;
+      } else {
+        return false;
+      }
+      return true;
+    case State::kExtValueStart:
+      if (c == '"') {
+        state_ = State::kExtQuoted;
+      } else if (token) {
+        state_ = State::kExtToken;
+      } else {
+        return ows;
+      }
+      return true;
+    case State::kExtToken:
+      if (token) return true;
+      [[fallthrough]];
+    case State::kExtValueEnd:
+      if (c == ';') {
+        state_ = State::kExtNameStart;
+      } else if (ows) {
+        state_ = State::kExtValueBws;
+      } else if (c == '\r') {
+        state_ = State::kSizeLf;
+      } else {
+        return false;
+      }
+      return true;
+    case State::kExtQuoted:
+      if (c == '"') {
+        state_ = State::kExtValueEnd;
+      } else if (c == '\\') {
+        state_ = State::kExtQuotedPair;
+      } else {
+        return is_qdtext(c);
+      }
+      return true;
+    case State::kExtQuotedPair:
+      state_ = State::kExtQuoted;
+      return is_field_value_char(c);
+    default:
+      return false;
+  }
+}
+
+ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& sink) noexcept {
   if (state_ == State::kDone) return Result{Status::kDone, 0, 0};
   if (state_ == State::kError) return Result{Status::kError, 0, error_status_};
 
@@ -75,7 +153,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& si
           break;
         }
         if (c == ';') {
-          state_ = State::kExtension;
+          state_ = State::kExtNameStart;
         } else if (is_ows(c)) {
           state_ = State::kSizeBws;
         } else {
@@ -85,27 +163,24 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& si
         break;
       }
       case State::kSizeBws:
-        // chunk-ext = *( BWS ";" ... ): whitespace after the size must lead to an extension.
-        if (c == ';') {
-          state_ = State::kExtension;
-        } else if (!is_ows(c)) {
-          return fail(400, consumed());
-        }
-        if (!count_size_line_byte()) return fail(400, consumed());
-        break;
-      case State::kExtension:
-        // Extensions are ignored, so they are only bounded and kept free of control bytes.
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-          break;
-        }
-        if (!is_field_value_char(c)) return fail(400, consumed());
-        if (!count_size_line_byte()) return fail(400, consumed());
+      case State::kExtNameStart:
+      case State::kExtName:
+      case State::kExtNameBws:
+      case State::kExtValueStart:
+      case State::kExtToken:
+      case State::kExtQuoted:
+      case State::kExtQuotedPair:
+      case State::kExtValueEnd:
+      case State::kExtValueBws:
+        // Extensions are ignored, so they are only checked and bounded.
+        if (!size_line_byte(c)) return fail(400, consumed());
+        if (state_ != State::kSizeLf && !count_size_line_byte()) return fail(400, consumed());
         break;
       case State::kSizeLf:
         if (c != '\n') return fail(400, consumed());
-        if (chunk_remaining_ != 0) {
-          if (const int refusal = sink.reserve(chunk_remaining_); refusal != 0) return fail(refusal, consumed() + 1);
+        if (chunk_remaining_ > 0) {
+          const int refusal = sink.reserve(chunk_remaining_);
+          if (refusal != 0) return fail(refusal, consumed());
         }
         state_ = chunk_remaining_ == 0 ? State::kTrailerLineStart : State::kData;
         line_bytes_ = 0;
@@ -173,23 +248,6 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, BodySink& si
     ++p;
   }
   return Result{Status::kNeedMore, consumed(), 0};
-}
-
-namespace {
-class StringSink final : public BodySink {
- public:
-  explicit StringSink(std::string& body) noexcept : body_(body) {}
-  int reserve(std::uint64_t) noexcept override { return 0; }
-  void append(std::string_view bytes) noexcept override { body_.append(bytes); }
-
- private:
-  std::string& body_;
-};
-}  // namespace
-
-ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, std::string& body) {
-  StringSink sink(body);
-  return feed(input, sink);
 }
 
 }  // namespace http

@@ -100,12 +100,12 @@ void Connection::process(Clock::time_point now) {
     if (state_ == State::kHead) {
       const std::string_view in = unread();
       if (in.empty()) break;
-      if (!request_clock_running_) {
+      const ParseResult result = parser_.parse(in, head_);
+      if (!request_clock_running_ && parser_.in_request()) {
         request_started_ = now;
         request_clock_running_ = true;
         any_request_ = true;
       }
-      const ParseResult result = parser_.parse(in, head_);
       if (result.status == ParseStatus::kIncomplete) break;
       if (result.status == ParseStatus::kError) {
         refuse(result.error_status, Refusal::kMalformed, result.request_line_parsed);

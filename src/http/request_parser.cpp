@@ -7,385 +7,320 @@
 #include <limits>
 
 #include "base/text.h"
+#include "http/head_chars.h"
 
 namespace http {
 namespace {
 
-// One table of character classes, so each scanning loop costs a load and a test per byte.
-constexpr std::uint8_t kTokenChar = 1u << 0;       // tchar (RFC 9110 5.6.2)
-constexpr std::uint8_t kTargetChar = 1u << 1;      // visible ASCII except '?', which splits path and query
-constexpr std::uint8_t kFieldValueChar = 1u << 2;  // VCHAR, obs-text, SP, HTAB (RFC 9110 5.5)
-
-constexpr std::array<std::uint8_t, 256> make_char_classes() noexcept {
-  constexpr std::string_view kTokenPunctuation = "!#$%&'*+-.^_`|~";
-  std::array<std::uint8_t, 256> classes{};
-  for (unsigned c = 0; c < 256; ++c) {
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    const bool digit = c >= '0' && c <= '9';
-    const bool visible = c >= 0x21 && c <= 0x7e;
-    std::uint8_t bits = 0;
-    if (alpha || digit || kTokenPunctuation.find(static_cast<char>(c)) != std::string_view::npos) {
-      bits |= kTokenChar;
-    }
-    if (visible && c != '?') bits |= kTargetChar;
-    if (visible || c >= 0x80 || c == ' ' || c == '\t') bits |= kFieldValueChar;
-    classes[c] = bits;
-  }
-  return classes;
-}
-
-constexpr std::array<std::uint8_t, 256> kCharClasses = make_char_classes();
-
-constexpr bool has_class(char c, std::uint8_t char_class) noexcept {
-  return (kCharClasses[static_cast<unsigned char>(c)] & char_class) != 0;
-}
-
 using base::equals_ignore_case;
 using base::is_digit;
 using base::is_ows;
-using base::trim_ows;
+using head_chars::has_class;
+using head_chars::kTokenChar;
 
-// Calls visit(element) for each element of a comma-separated list, OWS trimmed; empty elements included,
-// so callers can refuse them. Stops early when visit returns false.
-template <typename Visit>
-bool for_each_list_element(std::string_view list, Visit&& visit) noexcept {
-  for (;;) {
-    const std::size_t comma = list.find(',');
-    if (!visit(trim_ows(list.substr(0, comma)))) return false;
-    if (comma == std::string_view::npos) return true;
-    list.remove_prefix(comma + 1);
-  }
+// A method is a short token; anything longer is not a request line (RFC 9110 9.1 registers none over 17).
+constexpr std::size_t kMaxMethodBytes = 64;
+// Offsets are kept in 32 bits, so no head may be longer (a limit beyond it acts as this one).
+constexpr std::size_t kMaxHeadLimit = std::numeric_limits<std::uint32_t>::max();
+
+std::string_view view(const char* base, std::size_t from, std::size_t to) noexcept { return {base + from, to - from}; }
+
+// `seen` is a prefix of `scheme` (ASCII case-insensitive), or has all of it as a prefix.
+bool agrees_with_scheme(std::string_view seen, std::string_view scheme) noexcept {
+  const std::size_t n = std::min(seen.size(), scheme.size());
+  return equals_ignore_case(seen.substr(0, n), scheme.substr(0, n));
 }
-
-// Content-Length = 1*DIGIT, or a list of identical values (RFC 9110 8.6). False on anything else,
-// including a sign, hex, an empty element or a value beyond 64 bits.
-bool parse_content_length(std::string_view value, std::uint64_t& length) noexcept {
-  bool have_first = false;
-  std::uint64_t first = 0;
-  return for_each_list_element(value, [&](std::string_view element) noexcept {
-    if (element.empty()) return false;
-    std::uint64_t n = 0;
-    for (const char c : element) {
-      if (!is_digit(c)) return false;
-      const auto digit = static_cast<std::uint64_t>(c - '0');
-      if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return false;
-      n = n * 10 + digit;
-    }
-    if (have_first && n != first) return false;
-    have_first = true;
-    first = n;
-    length = n;
-    return true;
-  });
-}
-
-// Facts collected across header lines; judged once the head is complete, because the order of the
-// lines must not change the answer (e.g. Content-Length after Transfer-Encoding).
-struct FramingFacts {
-  unsigned host_count = 0;
-  bool transfer_encoding_seen = false;
-  unsigned transfer_codings = 0;
-  bool only_chunked = true;
-  bool connection_close = false;
-  bool connection_keep_alive = false;
-  bool expectation_unsupported = false;
-};
-
-class HeadParser {
- public:
-  HeadParser(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept
-      : begin_(buffer.data()),
-        head_end_(buffer.data() + std::min(buffer.size(), limits.max_head_bytes)),
-        buffer_over_head_limit_(buffer.size() > limits.max_head_bytes),
-        limits_(limits),
-        out_(out) {}
-
-  ParseResult parse() noexcept {
-    reset_output();
-    const char* p = begin_;
-    // RFC 9112 2.2: empty lines before the request line are skipped (robustness for old clients).
-    for (;;) {
-      if (p == head_end_) return need_more();
-      if (*p == '\n') return error(400, "bare LF before request line");
-      if (*p != '\r') break;
-      if (p + 1 == head_end_) return need_more();
-      if (p[1] != '\n') return error(400, "bare CR before request line");
-      p += 2;
-    }
-    ParseResult result = parse_request_line(p);
-    if (result.status != ParseStatus::kComplete) return result;
-    return parse_fields(p);
-  }
-
- private:
-  void reset_output() noexcept {
-    // Field by field, not `out_ = RequestHead{}`: that would rewrite the whole header array per call.
-    out_.method = Method::kUnknown;
-    out_.method_token = {};
-    out_.target = {};
-    out_.path = {};
-    out_.query = {};
-    out_.version_minor = 1;
-    out_.has_content_length = false;
-    out_.content_length = 0;
-    out_.chunked = false;
-    out_.keep_alive = true;
-    out_.expect_continue = false;
-    out_.has_host = false;
-    out_.header_count = 0;
-  }
-
-  static ParseResult error(int status, std::string_view detail) noexcept {
-    ParseResult result;
-    result.status = ParseStatus::kError;
-    result.error_status = status;
-    result.error_detail = detail;
-    return result;
-  }
-
-  // The scan ran out of bytes: either more may come, or the bytes already held prove the head too large.
-  ParseResult need_more() const noexcept {
-    if (buffer_over_head_limit_) return error(431, "request head too large");
-    return ParseResult{};
-  }
-
-  // "http://" or "https://", scheme case-insensitive, fully inside [p, limit).
-  static bool starts_with_scheme(const char* p, const char* limit) noexcept {
-    const auto available = static_cast<std::size_t>(limit - p);
-    const std::string_view text(p, std::min<std::size_t>(available, 8));
-    return (text.size() >= 7 && equals_ignore_case(text.substr(0, 7), "http://")) ||
-           (text.size() >= 8 && equals_ignore_case(text.substr(0, 8), "https://"));
-  }
-
-  static std::string_view view(const char* from, const char* to) noexcept {
-    return {from, static_cast<std::size_t>(to - from)};
-  }
-
-  // Parses "method SP request-target SP HTTP-version CRLF"; on success advances p past the CRLF.
-  ParseResult parse_request_line(const char*& p) noexcept {
-    const char* const line_start = p;
-    const auto room = static_cast<std::size_t>(head_end_ - line_start);
-    const char* const line_limit = line_start + std::min(room, limits_.max_request_line);
-    // Out of bytes before the line ended: when the line limit cut the scan short, the line is too long.
-    const auto line_short = [&]() noexcept {
-      return line_limit == head_end_ ? need_more() : error(414, "request line too long");
-    };
-
-    while (p < line_limit && has_class(*p, kTokenChar)) ++p;
-    if (p == line_limit) return line_short();
-    if (*p != ' ') return error(400, "invalid character in method");
-    if (p == line_start) return error(400, "request line starts with whitespace");
-    out_.method_token = view(line_start, p);
-    out_.method = method_from_token(out_.method_token);
-    ++p;
-
-    const char* const target_start = p;
-    if (p == line_limit) return line_short();
-    const char* query_start = nullptr;
-    for (;;) {
-      while (p < line_limit && has_class(*p, kTargetChar)) ++p;
-      if (p == line_limit || *p != '?') break;
-      if (query_start == nullptr) query_start = p + 1;
-      ++p;
-    }
-    if (p == line_limit) return line_short();
-    if (*p != ' ') return error(400, "invalid byte in request-target");
-    // absolute-form ("http://host/path") must be accepted from any client (RFC 9112 3.2.2); its path is
-    // routed like origin-form. Decided once the whole target is here, so a split read cannot change it.
-    const bool absolute_form = starts_with_scheme(target_start, p);
-    if (*target_start != '/' && *target_start != '*' && !absolute_form) {
-      return error(400, "request-target is not origin-form");
-    }
-    out_.target = view(target_start, p);
-    if (*target_start == '*') {
-      if (out_.target.size() != 1) return error(400, "request-target is not origin-form");
-      if (out_.method != Method::kOptions) return error(400, "asterisk-form is only allowed for OPTIONS");
-      out_.path = out_.target;
-    } else {
-      const char* path_start = target_start;
-      const char* const path_end = query_start != nullptr ? query_start - 1 : p;
-      if (absolute_form) {
-        const char* const authority = static_cast<const char*>(std::memchr(target_start, ':', 8)) + 3;
-        path_start = authority;
-        while (path_start < path_end && *path_start != '/') ++path_start;
-        if (path_start == authority) return error(400, "absolute-form without authority");
-      }
-      // An absolute-form target without a path means "/" (RFC 9110 4.2.3).
-      out_.path = path_start == path_end ? std::string_view("/") : view(path_start, path_end);
-      if (query_start != nullptr) out_.query = view(query_start, p);
-    }
-    ++p;
-
-    // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive; a partial version is checked as far as it goes.
-    constexpr std::string_view kTypicalVersion = "HTTP/1.1";
-    const auto available = static_cast<std::size_t>(line_limit - p);
-    if (available < kTypicalVersion.size() || std::memcmp(p, kTypicalVersion.data(), kTypicalVersion.size()) != 0) {
-      constexpr std::string_view kVersionPattern = "HTTP/D.D";
-      const std::size_t checkable = std::min(available, kVersionPattern.size());
-      for (std::size_t i = 0; i < checkable; ++i) {
-        const bool ok = kVersionPattern[i] == 'D' ? is_digit(p[i]) : p[i] == kVersionPattern[i];
-        if (!ok) return error(400, "malformed HTTP version");
-      }
-      if (available < kVersionPattern.size()) return line_short();
-    }
-    const char major = p[5];
-    const char minor = p[7];
-    p += kTypicalVersion.size();
-    if (p == head_end_) return need_more();
-    if (*p != '\r') return error(400, *p == '\n' ? "bare LF in request line" : "malformed HTTP version");
-    if (p + 1 == head_end_) return need_more();
-    if (p[1] != '\n') return error(400, "bare CR in request line");
-    if (major != '1' || (minor != '0' && minor != '1')) return error(505, "HTTP version not supported");
-    out_.version_minor = minor - '0';
-    p += 2;
-    return ParseResult{ParseStatus::kComplete, 0, 0, {}};
-  }
-
-  ParseResult parse_fields(const char* p) noexcept {
-    FramingFacts facts;
-    for (;;) {
-      if (p == head_end_) return need_more();
-      if (*p == '\r') {
-        if (p + 1 == head_end_) return need_more();
-        if (p[1] != '\n') return error(400, "bare CR in header section");
-        p += 2;
-        break;
-      }
-      if (out_.header_count == kMaxHeaders) return error(431, "too many header fields");
-
-      const char* const name_start = p;
-      while (p < head_end_ && has_class(*p, kTokenChar)) ++p;
-      if (p == head_end_) return need_more();
-      if (*p != ':') {
-        if (p == name_start && is_ows(*p)) return error(400, "obs-fold or whitespace before field name");
-        if (*p == '\n') return error(400, "bare LF in header section");
-        if (is_ows(*p)) return error(400, "whitespace between field name and colon");
-        return error(400, "invalid character in field name");
-      }
-      if (p == name_start) return error(400, "empty field name");
-      const std::string_view name = view(name_start, p);
-      ++p;
-
-      while (p < head_end_ && is_ows(*p)) ++p;
-      const char* const value_start = p;
-      while (p < head_end_ && has_class(*p, kFieldValueChar)) ++p;
-      if (p == head_end_) return need_more();
-      if (*p != '\r') return error(400, *p == '\n' ? "bare LF in header section" : "invalid byte in field value");
-      if (p + 1 == head_end_) return need_more();
-      if (p[1] != '\n') return error(400, "bare CR in header section");
-      const char* value_end = p;
-      while (value_end > value_start && is_ows(value_end[-1])) --value_end;
-      p += 2;
-
-      const Header header{name, view(value_start, value_end)};
-      out_.headers[out_.header_count++] = header;
-      ParseResult verdict = apply_field(header, facts);
-      if (verdict.status == ParseStatus::kError) return verdict;
-    }
-    ParseResult verdict = judge(facts);
-    if (verdict.status == ParseStatus::kError) return verdict;
-    ParseResult result;
-    result.status = ParseStatus::kComplete;
-    result.consumed = static_cast<std::size_t>(p - begin_);
-    return result;
-  }
-
-  // Header fields that decide framing or connection handling; every other field is only recorded.
-  ParseResult apply_field(const Header& header, FramingFacts& facts) noexcept {
-    const std::string_view name = header.name;
-    const std::string_view value = header.value;
-    switch (name.size()) {
-      case 4:
-        if (equals_ignore_case(name, "host")) {
-          if (++facts.host_count > 1) return error(400, "multiple Host header fields");
-          out_.has_host = true;
-        }
-        break;
-      case 6:
-        if (equals_ignore_case(name, "expect")) {
-          if (!equals_ignore_case(value, "100-continue")) {
-            facts.expectation_unsupported = true;
-          } else if (out_.version_minor == 1) {
-            // RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
-            out_.expect_continue = true;
-          }
-        }
-        break;
-      case 10:
-        if (equals_ignore_case(name, "connection")) {
-          for_each_list_element(value, [&](std::string_view option) noexcept {
-            if (equals_ignore_case(option, "close")) facts.connection_close = true;
-            if (equals_ignore_case(option, "keep-alive")) facts.connection_keep_alive = true;
-            return true;
-          });
-        }
-        break;
-      case 14:
-        if (equals_ignore_case(name, "content-length")) {
-          std::uint64_t length = 0;
-          if (!parse_content_length(value, length)) return error(400, "invalid Content-Length");
-          if (out_.has_content_length && length != out_.content_length) {
-            return error(400, "conflicting Content-Length values");
-          }
-          out_.has_content_length = true;
-          out_.content_length = length;
-        }
-        break;
-      case 17:
-        if (equals_ignore_case(name, "transfer-encoding")) {
-          if (out_.version_minor == 0) return error(400, "Transfer-Encoding in an HTTP/1.0 request");
-          facts.transfer_encoding_seen = true;
-          for_each_list_element(value, [&](std::string_view coding) noexcept {
-            ++facts.transfer_codings;
-            if (!equals_ignore_case(coding, "chunked")) facts.only_chunked = false;
-            return true;
-          });
-        }
-        break;
-      default:
-        break;
-    }
-    return ParseResult{ParseStatus::kComplete, 0, 0, {}};
-  }
-
-  // Verdicts that need the whole header section; 400s come first because they make the framing unknowable.
-  ParseResult judge(const FramingFacts& facts) noexcept {
-    if (facts.transfer_encoding_seen && out_.has_content_length) {
-      return error(400, "Transfer-Encoding together with Content-Length");
-    }
-    if (out_.version_minor == 1 && facts.host_count == 0) return error(400, "missing Host header field");
-    if (facts.transfer_encoding_seen) {
-      if (facts.transfer_codings != 1 || !facts.only_chunked) return error(501, "unsupported transfer coding");
-      out_.chunked = true;
-    }
-    if (facts.expectation_unsupported) return error(417, "unsupported expectation");
-    out_.keep_alive = out_.version_minor == 1 ? !facts.connection_close
-                                              : facts.connection_keep_alive && !facts.connection_close;
-    return ParseResult{ParseStatus::kComplete, 0, 0, {}};
-  }
-
-  const char* const begin_;
-  const char* const head_end_;  // scans never look past the head limit
-  const bool buffer_over_head_limit_;
-  const ParserLimits& limits_;
-  RequestHead& out_;
-};
 
 }  // namespace
 
-ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept {
-  return HeadParser(buffer, limits, out).parse();
-}
-
-// Placeholder until the incremental parser lands: re-parses the whole buffer, counting what it looks at.
 RequestHeadParser::RequestHeadParser(const ParserLimits& limits) noexcept : limits_(&limits) {}
 
-ParseResult RequestHeadParser::parse(std::string_view buffer, RequestHead& out) noexcept {
-  examined_ += buffer.size();
-  return parse_request_head(buffer, *limits_, out);
+void RequestHeadParser::reset() noexcept {
+  examined_ = 0;
+  s_ = State{};
 }
 
-void RequestHeadParser::reset() noexcept { examined_ = 0; }
+ParseResult RequestHeadParser::parse(std::string_view buffer, RequestHead& out) noexcept {
+  if (buffer.size() < s_.pos) reset();  // not the bytes this head began with: start over
+  if (s_.phase != Phase::kComplete && s_.phase != Phase::kFailed) {
+    const std::size_t head_limit = std::min(limits_->max_head_bytes, kMaxHeadLimit);
+    const char* const base = buffer.data();
+    const char* const end = base + std::min(buffer.size(), head_limit);
+    // Each scan returns true when it has handed over to the next phase, false when it stops this call.
+    switch (s_.phase) {
+      case Phase::kLeadingLine:
+      case Phase::kLeadingLf:
+        if (!scan_leading_lines(base, end)) break;
+        [[fallthrough]];
+      case Phase::kMethod:
+        if (!scan_method(base, end)) break;
+        [[fallthrough]];
+      case Phase::kTarget:
+        if (!scan_target(base, end)) break;
+        [[fallthrough]];
+      case Phase::kVersion:
+      case Phase::kVersionCr:
+      case Phase::kVersionLf:
+        if (!scan_version(base, end)) break;
+        [[fallthrough]];
+      case Phase::kFieldStart:
+      case Phase::kFieldName:
+      case Phase::kFieldValueStart:
+      case Phase::kFieldValue:
+      case Phase::kFieldLf:
+      case Phase::kFinalLf:
+        scan_fields(base, end);
+        break;
+      case Phase::kComplete:
+      case Phase::kFailed:
+        break;
+    }
+    if (s_.phase != Phase::kComplete && s_.phase != Phase::kFailed) {
+      // Every byte under the limit is examined: more may come, or the bytes held prove the head too large.
+      if (buffer.size() <= head_limit) return ParseResult{};
+      fail(431, "request head too large");
+    }
+  }
+  return deliver(buffer, out);
+}
+
+bool RequestHeadParser::fail(int status, std::string_view detail) noexcept {
+  s_.verdict = ParseResult{};
+  s_.verdict.status = ParseStatus::kError;
+  s_.verdict.error_status = status;
+  s_.verdict.error_detail = detail;
+  s_.verdict.request_line_parsed = s_.phase >= Phase::kFieldStart && s_.phase <= Phase::kFinalLf;
+  s_.phase = Phase::kFailed;
+  return false;
+}
+
+bool RequestHeadParser::suspend(const char* base, const char* at) noexcept {
+  s_.pos = static_cast<std::size_t>(at - base);
+  return false;
+}
+
+std::size_t RequestHeadParser::request_line_limit() const noexcept {
+  const std::size_t limit = limits_->max_request_line;
+  return limit > SIZE_MAX - s_.request_start ? SIZE_MAX : s_.request_start + limit;
+}
+
+// RFC 9112 2.2: empty lines before the request line are skipped (robustness for old clients).
+bool RequestHeadParser::scan_leading_lines(const char* base, const char* end) noexcept {
+  const char* p = base + s_.pos;
+  for (;;) {
+    if (p == end) return suspend(base, p);
+    ++examined_;
+    const char c = *p;
+    if (s_.phase == Phase::kLeadingLf) {
+      if (c != '\n') return fail(400, "bare CR before request line");
+      s_.phase = Phase::kLeadingLine;
+    } else if (c == '\r') {
+      s_.phase = Phase::kLeadingLf;
+    } else if (c == '\n') {
+      return fail(400, "bare LF before request line");
+    } else {
+      s_.request_start = static_cast<std::size_t>(p - base);
+      s_.pos = s_.request_start;
+      s_.phase = Phase::kMethod;
+      return true;
+    }
+    ++p;
+  }
+}
+
+bool RequestHeadParser::scan_method(const char* base, const char* end) noexcept {
+  const std::size_t room = std::min(kMaxMethodBytes, limits_->max_request_line);
+  const auto available = static_cast<std::size_t>(end - base);
+  const char* const stop = base + std::min(available, s_.request_start + room);
+  const char* const from = base + s_.pos;
+  const char* p = from;
+  while (p < stop && has_class(*p, kTokenChar)) ++p;
+  examined_ += static_cast<std::size_t>(p - from);
+  if (p == end) return suspend(base, p);
+  ++examined_;
+  // A token byte here is past a limit: the method is too long (over 64 bytes, or past the line limit).
+  if (has_class(*p, kTokenChar)) return fail(400, "method too long");
+  const bool at_start = p == base + s_.request_start;
+  if (at_start && is_ows(*p)) return fail(400, "request line starts with whitespace");
+  if (*p != ' ' || at_start) return fail(400, "invalid character in method");
+  s_.method_end = static_cast<std::size_t>(p - base);
+  if (s_.method_end - s_.request_start >= limits_->max_request_line) return fail(414, "request line too long");
+  s_.method = method_from_token(view(base, s_.request_start, s_.method_end));
+  s_.target_start = s_.method_end + 1;
+  s_.pos = s_.target_start;
+  s_.phase = Phase::kTarget;
+  return true;
+}
+
+bool RequestHeadParser::scan_target(const char* base, const char* end) noexcept {
+  const auto available = static_cast<std::size_t>(end - base);
+  const char* const stop = base + std::min(available, request_line_limit());
+  const char* const from = base + s_.pos;
+  const char* p = from;
+  for (;;) {
+    p = head_chars::skip_target(p, stop);
+    if (p == stop || *p != '?') break;
+    if (s_.query_start == 0) s_.query_start = static_cast<std::size_t>(p + 1 - base);
+    ++p;
+  }
+  examined_ += static_cast<std::size_t>(p - from);
+  s_.pos = static_cast<std::size_t>(p - base);
+  if (p != from && !check_target_prefix(base)) return false;
+  if (p == end) return false;
+  ++examined_;
+  const char c = *p;
+  if (p == stop && c != '\r' && c != '\n') return fail(414, "request line too long");
+  if (c == ' ') {
+    s_.target_end = s_.pos;
+    s_.pos = s_.target_end + 1;
+    return finish_target(base);
+  }
+  if (c == '\r' || c == '\n') return fail(400, "no HTTP version after the request-target");
+  if (c == '#') return fail(400, "fragment in request-target");
+  return fail(400, "invalid byte in request-target");
+}
+
+// Judges the target's first bytes as soon as they arrive: its form, "*" standing alone, a non-empty
+// authority. Looks at no more than the first 8 bytes, and only until the form is known.
+bool RequestHeadParser::check_target_prefix(const char* base) noexcept {
+  if (s_.form == TargetForm::kUndecided) {
+    const std::string_view seen = view(base, s_.target_start, std::min(s_.pos, s_.target_start + 8));
+    examined_ += seen.size();
+    if (seen.front() == '/') {
+      s_.form = TargetForm::kOrigin;
+    } else if (seen.front() == '*') {
+      if (s_.method != Method::kOptions) return fail(400, "asterisk-form is only allowed for OPTIONS");
+      s_.form = TargetForm::kAsterisk;
+    } else {
+      // absolute-form ("http://host/path") must be accepted from any client (RFC 9112 3.2.2).
+      const bool http = agrees_with_scheme(seen, "http://");
+      const bool https = agrees_with_scheme(seen, "https://");
+      if (!http && !https) return fail(400, "request-target is not origin-form");
+      const std::size_t scheme_length = http ? 7 : 8;
+      if (seen.size() >= scheme_length) {
+        s_.form = TargetForm::kAbsolute;
+        s_.authority_start = s_.target_start + scheme_length;
+      }
+    }
+  }
+  if (s_.form == TargetForm::kAsterisk && s_.pos > s_.target_start + 1) {
+    return fail(400, "request-target is not origin-form");
+  }
+  if (s_.form == TargetForm::kAbsolute && !s_.authority_checked && s_.pos > s_.authority_start) {
+    ++examined_;
+    const char first = base[s_.authority_start];
+    if (first == '/' || first == '?') return fail(400, "absolute-form without authority");
+    s_.authority_checked = true;
+  }
+  return true;
+}
+
+bool RequestHeadParser::finish_target(const char* base) noexcept {
+  if (s_.form == TargetForm::kUndecided) return fail(400, "request-target is not origin-form");
+  if (s_.form == TargetForm::kAbsolute) {
+    if (s_.target_end == s_.authority_start) return fail(400, "absolute-form without authority");
+    // The path starts at the first '/' after the authority; without one it is "/" (RFC 9110 4.2.3).
+    const std::size_t path_end = s_.query_start != 0 ? s_.query_start - 1 : s_.target_end;
+    const char* const authority = base + s_.authority_start;
+    const std::size_t length = path_end - s_.authority_start;
+    const auto* slash = static_cast<const char*>(std::memchr(authority, '/', length));
+    examined_ += slash != nullptr ? static_cast<std::size_t>(slash - authority) + 1 : length;
+    s_.path_start = slash != nullptr ? static_cast<std::size_t>(slash - base) : 0;
+  }
+  s_.phase = Phase::kVersion;
+  return true;
+}
+
+// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF.
+bool RequestHeadParser::scan_version(const char* base, const char* end) noexcept {
+  const char* p = base + s_.pos;
+  const std::size_t line_limit = request_line_limit();
+  if (s_.phase == Phase::kVersion) {
+    constexpr std::string_view kTypical = "HTTP/1.1";
+    constexpr std::string_view kPattern = "HTTP/D.D";
+    const auto offset = static_cast<std::size_t>(p - base);
+    if (s_.version_matched == 0 && end - p >= 8 && line_limit - offset >= kTypical.size() &&
+        std::memcmp(p, kTypical.data(), kTypical.size()) == 0) {
+      examined_ += kTypical.size();
+      s_.version_major = '1';
+      s_.version_minor = '1';
+      p += kTypical.size();
+    } else {
+      for (; s_.version_matched < kPattern.size(); ++s_.version_matched, ++p) {
+        if (p == end) return suspend(base, p);
+        ++examined_;
+        const char c = *p;
+        if (static_cast<std::size_t>(p - base) >= line_limit && c != '\r' && c != '\n') {
+          return fail(414, "request line too long");
+        }
+        const char expected = kPattern[s_.version_matched];
+        if (expected == 'D' ? !is_digit(c) : c != expected) return fail(400, "malformed HTTP version");
+        if (s_.version_matched == 5) s_.version_major = c;
+        if (s_.version_matched == 7) s_.version_minor = c;
+      }
+    }
+    s_.phase = Phase::kVersionCr;
+  }
+  if (s_.phase == Phase::kVersionCr) {
+    if (p == end) return suspend(base, p);
+    ++examined_;
+    if (*p != '\r') return fail(400, *p == '\n' ? "bare LF in request line" : "malformed HTTP version");
+    ++p;
+    s_.phase = Phase::kVersionLf;
+  }
+  if (p == end) return suspend(base, p);
+  ++examined_;
+  if (*p != '\n') return fail(400, "bare CR in request line");
+  if (s_.version_major != '1' || (s_.version_minor != '0' && s_.version_minor != '1')) {
+    return fail(505, "HTTP version not supported");
+  }
+  s_.pos = static_cast<std::size_t>(p + 1 - base);
+  s_.phase = Phase::kFieldStart;
+  return true;
+}
+
+ParseResult RequestHeadParser::deliver(std::string_view buffer, RequestHead& out) const noexcept {
+  const bool complete = s_.phase == Phase::kComplete;
+  if (!complete && !s_.verdict.request_line_parsed) return s_.verdict;
+  const char* const base = buffer.data();
+  out.method = s_.method;
+  out.method_token = view(base, s_.request_start, s_.method_end);
+  out.target = view(base, s_.target_start, s_.target_end);
+  const std::size_t path_end = s_.query_start != 0 ? s_.query_start - 1 : s_.target_end;
+  switch (s_.form) {
+    case TargetForm::kAbsolute:
+      out.path = s_.path_start != 0 ? view(base, s_.path_start, path_end) : std::string_view("/");
+      break;
+    case TargetForm::kAsterisk:
+      out.path = out.target;
+      break;
+    default:
+      out.path = view(base, s_.target_start, path_end);
+      break;
+  }
+  out.query = s_.query_start != 0 ? view(base, s_.query_start, s_.target_end) : std::string_view();
+  out.version_minor = s_.version_minor - '0';
+
+  const Facts& facts = s_.facts;
+  out.has_content_length = facts.has_content_length;
+  out.content_length = facts.content_length;
+  out.chunked = complete && facts.transfer_encoding;
+  out.keep_alive = out.version_minor == 1 ? !facts.connection_close
+                                          : facts.connection_keep_alive && !facts.connection_close;
+  out.expect_continue = facts.expect_continue;
+  out.has_host = facts.has_host;
+  for (std::size_t i = 0; i < s_.field_count; ++i) {
+    const FieldSpans& field = fields_[i];
+    out.headers[i] = Header{{base + field.name.offset, field.name.length}, {base + field.value.offset, field.value.length}};
+  }
+  out.header_count = s_.field_count;
+  return s_.verdict;
+}
+
+ParseResult parse_request_head(std::string_view buffer, const ParserLimits& limits, RequestHead& out) noexcept {
+  RequestHeadParser parser(limits);
+  return parser.parse(buffer, out);
+}
 
 std::string_view RequestHead::header(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < header_count; ++i) {

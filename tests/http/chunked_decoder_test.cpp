@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,27 @@ using Status = ChunkedDecoder::Status;
 
 constexpr std::size_t kBodyLimit = 1024;
 
+// Keeps the body and every reservation; refuses with `refusal` a reservation that would pass `allowance`.
+class RecordingSink final : public BodySink {
+ public:
+  int reserve(std::uint64_t bytes) noexcept override {
+    reservations.push_back(bytes);
+    if (refusal != 0 && bytes > allowance - reserved) return refusal;
+    reserved += bytes;
+    return 0;
+  }
+  void append(std::string_view bytes) noexcept override {
+    EXPECT_LE(body.size() + bytes.size(), reserved) << "appended more than reserve() agreed to";
+    body.append(bytes);
+  }
+
+  std::string body;
+  std::vector<std::uint64_t> reservations;
+  std::uint64_t reserved = 0;
+  std::uint64_t allowance = UINT64_MAX;
+  int refusal = 0;
+};
+
 struct Outcome {
   Status status = Status::kNeedMore;
   std::size_t consumed = 0;  // total over all feeds
@@ -25,14 +47,16 @@ struct Outcome {
 // stops at the first kDone or kError.
 Outcome feed_in_pieces(ChunkedDecoder& decoder, std::string_view input, const std::vector<std::size_t>& cuts) {
   Outcome outcome;
+  RecordingSink sink;
   std::size_t from = 0;
   std::vector<std::size_t> ends = cuts;
   ends.push_back(input.size());
   for (const std::size_t to : ends) {
-    const ChunkedDecoder::Result result = decoder.feed(input.substr(from, to - from), outcome.body);
+    const ChunkedDecoder::Result result = decoder.feed(input.substr(from, to - from), sink);
     outcome.consumed += result.consumed;
     outcome.status = result.status;
     outcome.error_status = result.error_status;
+    outcome.body = sink.body;
     if (result.status != Status::kNeedMore) return outcome;
     EXPECT_EQ(result.consumed, to - from) << "kNeedMore must take every byte offered";
     from = to;
@@ -55,12 +79,50 @@ TEST(ChunkedDecoder, DecodesChunksAndStopsAtTheEnd) {
   EXPECT_EQ(outcome.body, "hello 0123456789");
 }
 
-TEST(ChunkedDecoder, AppendsToExistingBody) {
-  std::string body = "prefix:";
+TEST(ChunkedDecoder, ReservesEachChunkWhenItsSizeLineEndsBeforeItsData) {
   ChunkedDecoder decoder(kBodyLimit);
-  const ChunkedDecoder::Result result = decoder.feed("3\r\nabc\r\n0\r\n\r\n", body);
-  EXPECT_EQ(result.status, Status::kDone);
-  EXPECT_EQ(body, "prefix:abc");
+  RecordingSink sink;
+  EXPECT_EQ(decoder.feed("5;a=b", sink).status, Status::kNeedMore);
+  EXPECT_TRUE(sink.reservations.empty()) << "the size line is not complete yet";
+  EXPECT_EQ(decoder.feed("\r", sink).status, Status::kNeedMore);
+  EXPECT_TRUE(sink.reservations.empty());
+  EXPECT_EQ(decoder.feed("\n", sink).status, Status::kNeedMore);
+  EXPECT_EQ(sink.reservations, std::vector<std::uint64_t>{5});
+  EXPECT_TRUE(sink.body.empty());
+  EXPECT_EQ(decoder.feed("hel", sink).status, Status::kNeedMore);
+  EXPECT_EQ(sink.body, "hel");
+  EXPECT_EQ(decoder.feed("lo\r\na\r\n0123456789\r\n0\r\n\r\n", sink).status, Status::kDone);
+  EXPECT_EQ(sink.reservations, (std::vector<std::uint64_t>{5, 10})) << "the last chunk announces nothing";
+  EXPECT_EQ(sink.body, "hello0123456789");
+}
+
+TEST(ChunkedDecoder, SinkRefusalIsTheErrorAndNoDataFollows) {
+  ChunkedDecoder decoder(kBodyLimit);
+  RecordingSink sink;
+  sink.allowance = 4;
+  sink.refusal = 507;
+  const std::string message = "3\r\nabc\r\n2\r\nxy\r\n0\r\n\r\n";
+  const ChunkedDecoder::Result result = decoder.feed(message, sink);
+  EXPECT_EQ(result.status, Status::kError);
+  EXPECT_EQ(result.error_status, 507);
+  EXPECT_LE(result.consumed, message.find("xy"));
+  EXPECT_EQ(sink.reservations, (std::vector<std::uint64_t>{3, 2}));
+  EXPECT_EQ(sink.body, "abc") << "nothing of the refused chunk is appended";
+  const ChunkedDecoder::Result again = decoder.feed("xy\r\n", sink);
+  EXPECT_EQ(again.status, Status::kError);
+  EXPECT_EQ(again.error_status, 507);
+  EXPECT_EQ(again.consumed, 0u);
+}
+
+TEST(ChunkedDecoder, BodyLimitIsCheckedBeforeTheSinkIsAsked) {
+  ChunkedDecoder decoder(4);
+  RecordingSink sink;
+  sink.allowance = 0;
+  sink.refusal = 507;
+  const ChunkedDecoder::Result result = decoder.feed("5\r\nhello\r\n", sink);
+  EXPECT_EQ(result.status, Status::kError);
+  EXPECT_EQ(result.error_status, 413);
+  EXPECT_TRUE(sink.reservations.empty());
 }
 
 struct GoodCase {
@@ -78,6 +140,11 @@ const std::vector<GoodCase>& good_cases() {
       {"extension without value", "3;foo\r\nabc\r\n0\r\n\r\n", "abc"},
       {"extension with token value", "3;foo=bar;baz=1\r\nabc\r\n0;last\r\n\r\n", "abc"},
       {"extension with quoted value", "3;foo=\"a b;c\"\r\nabc\r\n0\r\n\r\n", "abc"},
+      {"extension with empty quoted value", "3;foo=\"\"\r\nabc\r\n0\r\n\r\n", "abc"},
+      {"extension with quoted-pair", "3;foo=\"a\\\"b\\\\\"\r\nabc\r\n0\r\n\r\n", "abc"},
+      {"extension with obs-text in quotes", "3;foo=\"caf\xc3\xa9\"\r\nabc\r\n0\r\n\r\n", "abc"},
+      {"several extensions", "3;a;b=c;d=\"e\"\r\nabc\r\n0\r\n\r\n", "abc"},
+      {"BWS everywhere it may be", "3 ; a = b ;\tc\t=\t\"d\" ; e\r\nabc\r\n0\r\n\r\n", "abc"},
       {"BWS before semicolon", "3 \t ;foo = bar\r\nabc\r\n0 ;x\r\n\r\n", "abc"},
       {"tab as BWS", "3\t;foo\r\nabc\r\n0\t;x\r\n\r\n", "abc"},
       {"data holding CRLF and NUL", "6\r\n\r\n\0\r\n\n\r\n0\r\n\r\n"s, "\r\n\0\r\n\n"s},
@@ -120,6 +187,24 @@ const std::vector<BadCase>& bad_cases() {
       {"bare CR after size", "5\rhello\r\n0\r\n\r\n", 400},
       {"bare LF in extension", "5;a\nhello\r\n0\r\n\r\n", 400},
       {"NUL in extension", "5;a\0b\r\nhello\r\n0\r\n\r\n"s, 400},
+      {"bare semicolon", "5;\r\nhello\r\n0\r\n\r\n", 400},
+      {"two semicolons", "5;;a\r\nhello\r\n0\r\n\r\n", 400},
+      {"trailing semicolon", "5;a=b;\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension without name", "5;=x\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension without value", "5;a=\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension name with space", "5;a b\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension value with space", "5;a=b c\r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after extension name", "5;a \r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after extension value", "5;a=b\t\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension name not a token", "5;a@b\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension value not a token", "5;a=b/c\r\nhello\r\n0\r\n\r\n", 400},
+      {"unterminated quoted value", "5;a=\"xy\r\nhello\r\n0\r\n\r\n", 400},
+      {"bytes after quoted value", "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", 400},
+      {"CTL in quoted value", "5;a=\"x\x01\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"DEL in quoted value", "5;a=\"x\x7f\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"CTL in quoted-pair", "5;a=\"\\\x01\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"DEL in extension name", "5;a\x7f\r\nhello\r\n0\r\n\r\n", 400},
+      {"obs-text in extension token", "5;caf\xc3\xa9\r\nhello\r\n0\r\n\r\n", 400},
       {"data longer than size", "3\r\nhello\r\n0\r\n\r\n", 400},
       {"missing CRLF after data", "5\r\nhello0\r\n\r\n", 400},
       {"bare LF after data", "5\r\nhello\n0\r\n\r\n", 400},
@@ -160,13 +245,14 @@ TEST(ChunkedDecoder, BodyOfExactlyTheLimitFits) {
 
 TEST(ChunkedDecoder, OverLimitChunkIsRefusedBeforeItsData) {
   ChunkedDecoder decoder(10);
-  std::string body;
-  const ChunkedDecoder::Result result = decoder.feed("b", body);
+  RecordingSink sink;
+  const ChunkedDecoder::Result result = decoder.feed("b", sink);
   EXPECT_EQ(result.status, Status::kNeedMore) << "the size may still grow or end";
-  const ChunkedDecoder::Result refused = decoder.feed(";", body);
+  const ChunkedDecoder::Result refused = decoder.feed(";", sink);
   EXPECT_EQ(refused.status, Status::kError);
   EXPECT_EQ(refused.error_status, 413);
-  EXPECT_TRUE(body.empty());
+  EXPECT_TRUE(sink.body.empty());
+  EXPECT_TRUE(sink.reservations.empty());
 }
 
 TEST(ChunkedDecoder, SizeLineLimit) {
@@ -193,29 +279,30 @@ TEST(ChunkedDecoder, TrailerLimitGives431) {
 
 TEST(ChunkedDecoder, ErrorAndDoneAreSticky) {
   ChunkedDecoder decoder(kBodyLimit);
-  std::string body;
-  EXPECT_EQ(decoder.feed("z", body).status, Status::kError);
-  const ChunkedDecoder::Result again = decoder.feed("0\r\n\r\n", body);
+  RecordingSink sink;
+  EXPECT_EQ(decoder.feed("z", sink).status, Status::kError);
+  const ChunkedDecoder::Result again = decoder.feed("0\r\n\r\n", sink);
   EXPECT_EQ(again.status, Status::kError);
   EXPECT_EQ(again.error_status, 400);
   EXPECT_EQ(again.consumed, 0u);
 
   ChunkedDecoder finished(kBodyLimit);
-  EXPECT_EQ(finished.feed("0\r\n\r\n", body).status, Status::kDone);
-  const ChunkedDecoder::Result after = finished.feed("1\r\nx\r\n", body);
+  EXPECT_EQ(finished.feed("0\r\n\r\n", sink).status, Status::kDone);
+  const ChunkedDecoder::Result after = finished.feed("1\r\nx\r\n", sink);
   EXPECT_EQ(after.status, Status::kDone);
   EXPECT_EQ(after.consumed, 0u);
-  EXPECT_TRUE(body.empty());
+  EXPECT_TRUE(sink.body.empty());
+  EXPECT_TRUE(sink.reservations.empty());
 }
 
 TEST(ChunkedDecoder, ResetStartsANewMessageWithTheSameLimits) {
   ChunkedDecoder decoder(4);
-  std::string body;
-  ASSERT_EQ(decoder.feed("4\r\nabcd\r\n0\r\n\r\n", body).status, Status::kDone);
+  RecordingSink first;
+  ASSERT_EQ(decoder.feed("4\r\nabcd\r\n0\r\n\r\n", first).status, Status::kDone);
   decoder.reset();
-  std::string second;
+  RecordingSink second;
   EXPECT_EQ(decoder.feed("4\r\nwxyz\r\n0\r\n\r\n", second).status, Status::kDone) << "body count restarts";
-  EXPECT_EQ(second, "wxyz");
+  EXPECT_EQ(second.body, "wxyz");
   decoder.reset();
   const ChunkedDecoder::Result over = decoder.feed("5\r\n", second);
   EXPECT_EQ(over.status, Status::kError);
@@ -226,8 +313,8 @@ TEST(ChunkedDecoder, ResetStartsANewMessageWithTheSameLimits) {
 
 TEST(ChunkedDecoder, EmptyInputNeedsMore) {
   ChunkedDecoder decoder(kBodyLimit);
-  std::string body;
-  const ChunkedDecoder::Result result = decoder.feed("", body);
+  RecordingSink sink;
+  const ChunkedDecoder::Result result = decoder.feed("", sink);
   EXPECT_EQ(result.status, Status::kNeedMore);
   EXPECT_EQ(result.consumed, 0u);
 }

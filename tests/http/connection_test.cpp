@@ -264,3 +264,25 @@ TEST_F(ConnectionTest, AHandlerExceptionAnswers500AndCloses) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConnectionTest, AnEmptyLineAfterARequestLeavesTheConnectionIdle) {
+  // Old clients send CRLF after a POST body; RFC 9112 2.2 says to ignore it, so it starts no request.
+  d_.deliver("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok\r\n");
+  d_.write();
+  EXPECT_EQ(d_.last.deadline, d_.now + config_.timeouts.idle) << "the idle timeout, not the head's";
+  EXPECT_EQ(d_.pass(config_.timeouts.idle).action, SocketAction::kClose);
+  EXPECT_TRUE(d_.write().empty()) << "closed quietly, without a 408";
+}
+
+TEST_F(ConnectionTest, EndlessEmptyLinesAreNotBufferedWithoutBound) {
+  std::string lines;
+  for (int i = 0; i < 20000; ++i) lines += "\r\n";
+  d_.deliver(lines);
+  const std::string out = d_.write();
+  EXPECT_EQ(out.rfind("HTTP/1.1 4", 0), 0u) << "refused once past the head limit";
+  EXPECT_NE(d_.last.action, SocketAction::kKeep);
+}
+
+}  // namespace

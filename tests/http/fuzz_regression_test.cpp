@@ -154,9 +154,11 @@ std::vector<SmugglingVector> smuggling_vectors() {
   return {
       {"CL.TE", put + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG", 400},
       {"TE.CL", put + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n", 400},
-      {"TE.TE unknown coding", put + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 501},
+      {"TE.TE unknown coding", put + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
       {"TE.TE coding list", put + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
-      {"TE.TE two fields", put + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 501},
+      {"TE.TE two fields", put + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 400},
+      {"TE.TE chunked then gzip", put + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
+      {"TE.TE chunked twice", put + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
       {"TE.TE space before colon", put + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400},
       {"TE.TE vertical tab", put + "Transfer-Encoding:\x0b" "chunked\r\n\r\n0\r\n\r\n", 400},
       {"TE in HTTP/1.0", "PUT /api/buckets/a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
@@ -175,6 +177,12 @@ std::vector<SmugglingVector> smuggling_vectors() {
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
       {"HTTP/1.2", "GET /a HTTP/1.2\r\nHost: x\r\n\r\n", 505},
       {"two Host fields", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"Host with userinfo", "GET /a HTTP/1.1\r\nHost: evil@x\r\n\r\n", 400},
+      {"Host as a list", "GET /a HTTP/1.1\r\nHost: x, y\r\n\r\n", 400},
+      {"fragment in target", "GET /api/buckets/a#b HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"TLS ClientHello", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"s, 400},
+      {"HTTP/0.9 request", "GET /api/buckets/a\r\n\r\n", 400},
+      {"overlong method", std::string(100, 'G') + " / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"overlong request line", "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
       {"too many fields", [] {
          std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
@@ -188,6 +196,9 @@ std::vector<SmugglingVector> smuggling_vectors() {
       {"chunk with bare LF", put + "Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 400},
       {"chunk data without CRLF", put + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello0\r\n\r\n", 400},
       {"trailer obs-fold", put + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: a\r\n folded\r\n\r\n", 400},
+      {"chunk extension without name", put + "Transfer-Encoding: chunked\r\n\r\n5;=x\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension unterminated quote",
+       put + "Transfer-Encoding: chunked\r\n\r\n5;a=\"x\r\nhello\r\n0\r\n\r\n", 400},
   };
 }
 

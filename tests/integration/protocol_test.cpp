@@ -163,7 +163,7 @@ TEST_F(ProtocolTest, FramingRefusals) {
       {"conflicting CL", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
       {"signed CL", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n", 400},
       {"hex CL", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nContent-Length: 0x3\r\n\r\n", 400},
-      {"gzip TE", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"gzip TE", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
       {"gzip, chunked TE", "PUT /api/buckets/s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
       {"space before colon", "GET /healthz HTTP/1.1\r\nHost : a\r\n\r\n", 400},
       {"obs-fold", "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n", 400},
@@ -199,6 +199,101 @@ TEST_F(ProtocolTest, BytesAfterAnEarlyRefusalAreNotParsedAsARequest) {
                           harness::build_request("PUT", "/api/buckets/sneaky", "x");
   expect_refused_and_closed(raw, 413);
   EXPECT_EQ(get("/api/buckets/sneaky")->status, 404);
+}
+
+// RFC 9112 6.3 and 7: without chunked as the one final coding the body's length is unknowable, so the
+// request is refused and the connection closed; chunked after another coding is only unsupported.
+TEST_F(ProtocolTest, TransferCodingsWhoseLengthIsUnknowableAre400) {
+  const std::string head = "PUT /api/buckets/te HTTP/1.1\r\nHost: a\r\n";
+  const struct {
+    const char* name;
+    std::string fields;
+    int status;
+  } cases[] = {
+      {"chunked, gzip", "Transfer-Encoding: chunked, gzip\r\n", 400},
+      {"chunked twice on one line", "Transfer-Encoding: chunked, chunked\r\n", 400},
+      {"chunked on two lines", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"identity", "Transfer-Encoding: identity\r\n", 400},
+      {"gzip line then chunked line", "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", 501},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    expect_refused_and_closed(head + c.fields + "\r\n5\r\nhello\r\n0\r\n\r\n", c.status);
+  }
+  EXPECT_EQ(get("/api/buckets/te")->status, 404);
+}
+
+TEST_F(ProtocolTest, HostMustBeAValidAuthority) {
+  for (const char* host : {"user@a", "a/path", "a, b", "a b", "a:80:90", "[::1", "a:http"}) {
+    SCOPED_TRACE(host);
+    expect_refused_and_closed(std::string("GET /healthz HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", 400);
+  }
+  for (const char* host : {"[::1]:5000", "127.0.0.1:5000", "storage-api.default.svc", ""}) {
+    SCOPED_TRACE(host);
+    Client c = client();
+    ASSERT_TRUE(c.send(std::string("GET /healthz HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
+TEST_F(ProtocolTest, FragmentAndOverlongMethodAre400) {
+  expect_refused_and_closed("GET /healthz#top HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  // The method, not the URI, is what is long: 400, also when it runs past the 1 KiB line limit.
+  expect_refused_and_closed(std::string(65, 'M') + " /healthz HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expect_refused_and_closed(std::string(2000, 'M') + " /healthz HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  Client c = client();
+  ASSERT_TRUE(c.send(std::string(64, 'M') + " /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 501) << "a 64-byte method is still a method, just not one we implement";
+}
+
+// These heads never end, so they are answered only because the first bad byte decides them: the client
+// reads the refusal well within the 10 s head timeout.
+TEST_F(ProtocolTest, InvalidHeadsAreRefusedWithoutWaitingForTheBlankLine) {
+  const std::string cases[] = {
+      std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),  // a TLS ClientHello
+      " GET /healthz HTTP/1.1\r\n",
+      "GET /healthz\r\n",                                                   // HTTP/0.9
+      "GET /healthz HTTP/1.x",
+      "GET /healthz HTTP/1.1\r\nHost : a\r\nX-More: ",
+      "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\nX-More: ",
+      "PUT /api/buckets/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\nX-More: ",
+  };
+  for (const std::string& raw : cases) {
+    SCOPED_TRACE(raw);
+    expect_refused_and_closed(raw, 400);
+  }
+  expect_refused_and_closed("GET /" + std::string(1100, 'a'), 414);
+}
+
+TEST_F(ProtocolTest, LeadingEmptyLinesBeforeARequestAreIgnored) {
+  Client c = client();
+  ASSERT_TRUE(c.send("\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /readyz HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto first = c.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  auto second = c.read_response();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_FALSE(second->has_header("connection"));
+}
+
+TEST_F(ProtocolTest, ChunkExtensionsMustFollowTheirGrammar) {
+  const std::string head = "PUT /api/buckets/ext HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const char* size_line : {"5;", "5;=x", "5;a=", "5;a b", "5;a=\"x", "5;a=\"\x01\"", "5 ;a= b c"}) {
+    SCOPED_TRACE(size_line);
+    expect_refused_and_closed(head + size_line + "\r\nhello\r\n0\r\n\r\n", 400);
+  }
+  EXPECT_EQ(get("/api/buckets/ext")->status, 404);
+  Client c = client();
+  ASSERT_TRUE(c.send(head + "5 ; a = b ;c=\"q \\\" ;\" ; d\r\nhello\r\n0\r\n\r\n"));
+  auto put = c.read_response();
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 200);
+  EXPECT_EQ(c.request("GET", "/api/buckets/ext")->body, "hello");
 }
 
 }  // namespace
