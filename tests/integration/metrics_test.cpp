@@ -59,15 +59,23 @@ TEST(MetricsTest, CountsMatchTheRequestsMadeExactly) {
 TEST(MetricsTest, RefusalsBeforeRoutingAreCounted) {
   ServerProcess server;
   ASSERT_NE(server.port(), 0);
-  {
+  const auto refused = [&](std::string_view request, int status) {
     Client c(server.port());
-    ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n"));
+    ASSERT_TRUE(c.send(request));
     auto r = c.read_response();
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 400);
-  }
+    EXPECT_EQ(r->status, status) << request;
+  };
+  refused("GET /x HTTP/1.1 extra\r\nHost: a\r\n\r\n", 400);     // the request line itself is broken
+  refused("GET /x HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", 400);  // a valid request line, then not
+  refused("PUT /api/buckets/a HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417);
+  refused("PUT /api/buckets/a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x, chunked\r\n\r\n", 501);
   const std::string text = scrape(server.port());
   EXPECT_EQ(metric_value(text, R"(http_request_duration_seconds_count{method="other",path="unparsed",status="400"})"), 1);
+  // Once the request line is known, the refusal is labelled with its method and route.
+  EXPECT_EQ(metric_value(text, R"(http_request_duration_seconds_count{method="GET",path="unmatched",status="400"})"), 1);
+  EXPECT_EQ(metric_value(text, R"(http_request_duration_seconds_count{method="PUT",path="/api/buckets/{id}",status="417"})"), 1);
+  EXPECT_EQ(metric_value(text, R"(http_request_duration_seconds_count{method="PUT",path="/api/buckets/{id}",status="501"})"), 1);
 }
 
 TEST(MetricsTest, StoredBytesFollowTheStore) {
