@@ -7,7 +7,7 @@
 # Usage: tests/deploy/check_hardening.sh PATH_TO_storage_api_OR_BUILD_DIR   (or STORAGE_API_BIN=...)
 # With symbols, everything is checked on it and the structure and size again on a copy stripped as the
 # Dockerfile strips (strip --strip-all). A stripped binary gets the structure and size checks only: the
-# canary, FORTIFY and landing-pad checks need symbols, so they are reported as skipped.
+# canary, FORTIFY and landing-pad checks need symbols, so it says they were skipped.
 # MAX_STRIPPED_BYTES (default 1.5 MiB) is the stripped-size budget. Needs readelf, objdump and strip
 # (binutils); also runs Debian's hardening-check (devscripts) when it is installed.
 #
@@ -70,11 +70,13 @@ check_cet_note() {
     return
   fi
   start_file=$(readlink -f "$(${CXX:-c++} -print-file-name=rcrt1.o 2>/dev/null)" 2>/dev/null || true)
-  if [[ -f $start_file ]] && ! cet_marked "$start_file"; then
+  if [[ ! -f $start_file ]]; then
+    fail "$what: .note.gnu.property lacks IBT and SHSTK, and no ${CXX:-c++} finds rcrt1.o to tell whether it could"
+  elif cet_marked "$start_file"; then
+    fail "$what: .note.gnu.property lacks IBT and SHSTK although the toolchain's $start_file has them"
+  else
     log "$what: no IBT/SHSTK marking: the toolchain's $start_file carries none, so ld drops it from a" \
       "static glibc link; endbr64 at function entries is checked instead"
-  else
-    fail "$what: .note.gnu.property lacks IBT and SHSTK although the start file ${start_file:-rcrt1.o} has them"
   fi
 }
 
