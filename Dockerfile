@@ -27,7 +27,10 @@ WORKDIR /src
 # Only what the binary is built from: tests, docs and deployment files stay out of the cache key.
 COPY CMakeLists.txt ./
 COPY src ./src
-# LTO and section garbage collection shrink the static binary; strip drops the symbols.
+# CMakeLists.txt hardens every build (static-pie, full RELRO, stack protector, stack-clash probes, CET,
+# FORTIFY, libstdc++ assertions; tests/deploy/check_hardening.sh verifies it). LTO and section garbage
+# collection shrink the static binary; strip drops the symbols. The build fails unless the result is a
+# static-pie (type DYN, no interpreter) with BIND_NOW, within its 1.5 MiB budget, that starts.
 RUN cmake -S . -B /build \
       -DCMAKE_BUILD_TYPE=Release \
       -DSTORAGE_API_STATIC=ON \
@@ -38,6 +41,12 @@ RUN cmake -S . -B /build \
     && cmake --build /build --parallel "$(nproc)" --target storage_api \
     && strip --strip-all -o /storage_api /build/storage_api \
     && chmod 0755 /storage_api \
+    && { { readelf -hW /storage_api | grep -q 'Type: *DYN' \
+          && ! readelf -lW /storage_api | grep -q INTERP \
+          && readelf -dW /storage_api | grep -q BIND_NOW \
+          && test "$(stat -c %s /storage_api)" -le 1572864; } \
+        || { echo "storage_api: not a static-pie with BIND_NOW within 1572864 bytes" >&2; \
+          stat -c '%s bytes' /storage_api >&2; readelf -hlW /storage_api >&2; exit 1; }; } \
     && /storage_api --help >/dev/null
 
 FROM ${RUNTIME} AS runtime

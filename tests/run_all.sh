@@ -77,6 +77,7 @@ if [[ $quick -eq 0 ]]; then
   check dashboard "$root/tests/deploy/check_dashboard.sh" "$release_binary"
   check manifests "$root/tests/deploy/check_manifests.sh"
   check distroless-run "$root/tests/deploy/check_distroless_run.sh" "$release_binary"
+  check hardening "$root/tests/deploy/check_hardening.sh" "$release_binary"
   check memory-attack "$root/tests/deploy/check_memory_attack.sh" "$release_binary"
   if [[ ${SKIP_CONTAINERS:-0} == 1 ]]; then
     banner "SKIPPED: container image and compose checks (SKIP_CONTAINERS=1)"
