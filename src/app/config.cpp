@@ -136,7 +136,7 @@ std::string usage_text() {
     rows.push_back({std::move(flag), std::string(option.variable),
                     option.show(defaults).value_or(std::string(option.unset)), std::string(option.meaning)});
   }
-  rows.push_back({"--healthcheck", "", "", "Probe GET /healthz on HOST:PORT; exit 0 when healthy, else 1"});
+  rows.push_back({"--healthcheck", "", "", "Probe GET /healthz on HOST:ADMIN_PORT (else PORT); exit 0 when healthy, else 1"});
   rows.push_back({"-h, --help", "", "", "Show this help"});
 
   std::size_t flag_width = 0;
