@@ -77,6 +77,15 @@ bool is_ipv6_wildcard(const SocketAddress& address) noexcept {
   return IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr);
 }
 
+bool ipv6_usable() noexcept {
+  const base::UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  sockaddr_in6 loopback{};
+  loopback.sin6_family = AF_INET6;
+  loopback.sin6_addr = in6addr_loopback;
+  return ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&loopback), sizeof loopback) == 0;
+}
+
 std::uint16_t bound_port(int fd) noexcept {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;

@@ -36,6 +36,9 @@ base::Result<base::UniqueFd> listen_tcp(const SocketAddress& address, const List
 // The IPv4 wildcard on the same port: where "::" falls back to on a host without IPv6.
 SocketAddress ipv4_wildcard(std::uint16_t port) noexcept;
 bool is_ipv6_wildcard(const SocketAddress& address) noexcept;
+// Whether this host has working IPv6 (a socket can be bound to [::1]). With IPv6 disabled by sysctl, "::"
+// still binds, but then serves IPv4 alone.
+bool ipv6_usable() noexcept;
 
 std::uint16_t bound_port(int fd) noexcept;
 

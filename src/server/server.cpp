@@ -123,6 +123,9 @@ base::Status Server::start() {
       listener = net::listen_tcp(address, listen_options);
     }
     if (!listener) return listener.status();
+    if (i == 0 && net::is_ipv6_wildcard(address) && !net::ipv6_usable()) {
+      events_("ipv6_disabled_serving_ipv4_only", 0);
+    }
     if (i == 0) {
       // With port 0 the kernel picks one; every further listener must share it.
       port_ = net::bound_port(listener->get());
