@@ -265,7 +265,7 @@ class ServiceFixture {
   }
   http::Connection& connection() noexcept { return connection_; }
   // The stored bytes of `id` (kept alive by the store).
-  std::string_view value(std::string_view id) const { return *store_.get(id); }
+  std::string_view value(std::string_view id) const { return store_.get(id).view(); }
 
  private:
   store::BucketStore store_;
