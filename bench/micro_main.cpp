@@ -62,7 +62,7 @@ constexpr Comparison kComparisons[] = {
     {"connection/get_16B_bucket_service", "connection/get_fixed_answer", 0,
      "the service's handler (route, store, metrics) on top of the connection"},
     {"connection/get_1MiB_bucket_service", "connection/get_1MiB_shared_fixed_answer", 0,
-     "the service's 1 MiB GET vs the same answer by reference: mostly the service's copy of the value"},
+     "the service's 1 MiB GET vs the same answer by reference: the service's routing, store lookup and metrics"},
     {"connection/put_1KiB_bucket_service", "connection/get_16B_bucket_service", 0,
      "a 1 KiB PUT vs a 16-byte GET, both through the service"},
     {"metrics/histogram_observe/threads:1", "metrics/atomic_fetch_add_reference", 0,
