@@ -129,24 +129,9 @@ void Connection::fail_request(int status) noexcept {
     pending_->connection = nullptr;
     pending_.reset();
   }
+  // A request is active only once its head has been parsed, and its views hold until advance() returns.
   if (request_active_) {
-    // A request is active only once its head has been parsed, and its views hold until advance() returns.
-    ResponseRecord record;
-    record.status = status;
-    record.refusal = status == 503 ? Refusal::kAllocationFailed : Refusal::kNone;
-    record.started = request_started_;
-    record.tag = tag_;
-    record.method = head_.method;
-    record.method_token = head_.method_token;
-    record.target = head_.target;
-    record.path = head_.path;
-    record.request_line_parsed = true;
-    try {
-      handler_.on_response(record);
-    } catch (...) {
-      // As in finish(): metrics and logs must not take the connection down with them.
-    }
-    end_request();
+    report(current_record(status, status == 503 ? Refusal::kAllocationFailed : Refusal::kNone, true));
   }
   discard_input();
   body_.clear();

@@ -145,6 +145,9 @@ class Connection {
   void complete_pending(detail::PendingSlot& slot, const Response& response) noexcept;
   void reset_for_next_request() noexcept;
   void end_request() noexcept;
+  // The record of the current request's response, and its delivery to the handler (which ends the request).
+  ResponseRecord current_record(int status, Refusal reason, bool head_known) const noexcept;
+  void report(const ResponseRecord& record) noexcept;
 
   const ConnectionConfig& config_;
   Handler& handler_;

@@ -265,24 +265,7 @@ void Connection::finish(const Response& response, Refusal reason, bool head_know
   options.keep_alive_header = !close && head_known && head_.version_minor == 0;
   if (!serialize_response(response, options, dates_.current(), output_)) abort_ = true;  // not even the answer fits
 
-  ResponseRecord record;
-  record.status = response.status;
-  record.refusal = reason;
-  record.started = request_started_;
-  record.tag = request_active_ ? tag_ : kNoTag;
-  if (head_known) {
-    record.method = head_.method;
-    record.method_token = head_.method_token;
-    record.target = head_.target;
-    record.path = head_.path;
-    record.request_line_parsed = true;
-  }
-  try {
-    handler_.on_response(record);
-  } catch (...) {
-    // Metrics and logs must not take the connection down with them.
-  }
-  end_request();
+  report(current_record(response.status, reason, head_known));
   if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   reset_for_next_request();
 }
@@ -305,11 +288,7 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   record.tag = slot.tag;
   record.request_line_parsed = true;
   record.started = slot.started;
-  try {
-    handler_.on_response(record);
-  } catch (...) {
-  }
-  end_request();
+  report(record);
   if (close || abort_) closing_ = true;  // a connection that will be reset handles nothing more
   const bool was_waiting = state_ == State::kAwaitingHandler;
   pending_.reset();  // the caller's PendingResponse still holds the slot
@@ -325,6 +304,31 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
     }
   }
   if (was_waiting && wake_) wake_();
+}
+
+ResponseRecord Connection::current_record(int status, Refusal reason, bool head_known) const noexcept {
+  ResponseRecord record;
+  record.status = status;
+  record.refusal = reason;
+  record.started = request_started_;
+  record.tag = request_active_ ? tag_ : kNoTag;
+  if (head_known) {
+    record.method = head_.method;
+    record.method_token = head_.method_token;
+    record.target = head_.target;
+    record.path = head_.path;
+    record.request_line_parsed = true;
+  }
+  return record;
+}
+
+void Connection::report(const ResponseRecord& record) noexcept {
+  try {
+    handler_.on_response(record);
+  } catch (...) {
+    // Metrics and logs must not take the connection down with them.
+  }
+  end_request();
 }
 
 void Connection::end_request() noexcept {
