@@ -38,12 +38,6 @@ bool OutputQueue::reserve_shared_slice() noexcept {
   return true;
 }
 
-bool OutputQueue::append_shared(base::SharedBytes owner, std::string_view slice) noexcept {
-  if (!reserve_shared_slice()) return false;
-  append_reserved_shared(std::move(owner), slice);
-  return true;
-}
-
 void OutputQueue::append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept {
   if (slice.empty()) return;
   if (first_ == segments_.size() && !owned_.empty()) segments_.push_back(Segment{{}, nullptr, owned_.size()});

@@ -26,9 +26,8 @@ class OutputQueue {
   void commit(std::size_t n) noexcept;
   [[nodiscard]] bool append(std::string_view bytes) noexcept;
   // A slice of `owner`'s bytes, sent without copying; `owner` keeps them alive until they are written.
-  [[nodiscard]] bool append_shared(base::SharedBytes owner, std::string_view slice) noexcept;
-  // Makes sure the next shared slice can be queued without allocating, so a caller can queue a head and
-  // then its body with nothing left to fail in between.
+  // reserve_shared_slice() first makes sure it can be queued without allocating, so a caller can queue a
+  // head and then its body with nothing left to fail in between.
   [[nodiscard]] bool reserve_shared_slice() noexcept;
   void append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept;
 

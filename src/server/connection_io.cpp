@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cerrno>
+#include <optional>
 
 #include "server/worker.h"
 
@@ -49,17 +50,19 @@ void ConnectionIo::on_io(std::uint32_t events) noexcept {
     return;
   }
   if (events & EPOLLOUT) write_blocked_ = false;
+  std::optional<http::Connection::Directive> known;
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && (registered_ & EPOLLIN)) {
-    read_some(now);
+    known = read_some(now);
     if (failed_) {
       worker_.close(*this, false);
       return;
     }
   }
-  pump(now);
+  pump(now, known);
 }
 
-void ConnectionIo::read_some(Clock::time_point now) noexcept {
+std::optional<http::Connection::Directive> ConnectionIo::read_some(Clock::time_point now) noexcept {
+  std::optional<http::Connection::Directive> last;
   for (int i = 0; i < kReadsPerEvent; ++i) {
     std::span<char> target = conn_.direct_input();
     const bool direct = !target.empty();
@@ -73,18 +76,19 @@ void ConnectionIo::read_some(Clock::time_point now) noexcept {
         conn_.on_received(std::string_view(target.data(), got));
       }
       // The read buffer is shared by the loop's connections: the connection takes the bytes before the next read.
-      const http::Connection::Directive directive = conn_.advance(now);
-      if (!directive.read || directive.action != http::SocketAction::kKeep || got < target.size()) return;
+      last = conn_.advance(now);
+      if (!last->read || last->action != http::SocketAction::kKeep || got < target.size()) return last;
       continue;
     }
     if (n == 0) {
       conn_.on_peer_closed();
-      return;
+      return std::nullopt;  // the connection has news the last directive does not reflect
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) failed_ = true;
-    return;
+    return last;
   }
+  return last;
 }
 
 ConnectionIo::WriteOutcome ConnectionIo::write_some() noexcept {
@@ -110,11 +114,13 @@ ConnectionIo::WriteOutcome ConnectionIo::write_some() noexcept {
   }
 }
 
-void ConnectionIo::pump(Clock::time_point now) noexcept {
+void ConnectionIo::pump(Clock::time_point now, std::optional<http::Connection::Directive> known) noexcept {
   if (!fd_) return;  // closed, waiting to be destroyed
   // Terminates: each round either writes bytes, which the kernel's buffer bounds, or returns.
   for (;;) {
-    const http::Connection::Directive directive = conn_.advance(now);
+    // A directive the read just got, with nothing reported since, need not be asked for again.
+    const http::Connection::Directive directive = known ? *known : conn_.advance(now);
+    known.reset();
     if (!carry_out(directive)) return;
     if (directive.write && !write_blocked_) {
       if (write_some() == WriteOutcome::kFailed) {

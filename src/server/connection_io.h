@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 
 #include "base/memory_account.h"
 #include "base/unique_fd.h"
@@ -27,8 +28,9 @@ class ConnectionIo final : public net::IoHandler {
                const http::ConnectionConfig& config, http::Handler& handler, Clock::time_point now) noexcept;
 
   void on_io(std::uint32_t events) noexcept override;
-  // Lets the connection act now (a deadline passed, a deferred answer came, shutdown began).
-  void pump(Clock::time_point now) noexcept;
+  // Lets the connection act now (a deadline passed, a deferred answer came, shutdown began). `known` is a
+  // directive just returned by advance() with no event reported since.
+  void pump(Clock::time_point now, std::optional<http::Connection::Directive> known = std::nullopt) noexcept;
 
   int fd() const noexcept { return fd_.get(); }
   // Closes the socket now (with a reset when abortive); the object itself is destroyed by the worker later.
@@ -46,7 +48,8 @@ class ConnectionIo final : public net::IoHandler {
  private:
   enum class WriteOutcome { kProgress, kBlocked, kFailed };
 
-  void read_some(Clock::time_point now) noexcept;
+  // The directive of the last advance() after a read, unless something was reported since.
+  std::optional<http::Connection::Directive> read_some(Clock::time_point now) noexcept;
   WriteOutcome write_some() noexcept;
   // False when the connection was closed.
   bool carry_out(const http::Connection::Directive& directive) noexcept;
