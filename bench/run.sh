@@ -48,6 +48,7 @@ readonly RUNS="$WORK/runs.tsv"
 declare -A PID=()
 declare -A MEMORY=()  # the memory-under-load figures, for the report
 GO_REASON=""
+ETAG16=""  # the 16-byte bucket's ETag, for the conditional GET
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -275,7 +276,7 @@ varied_traffic() {  # port
 target() {  # scenario server
   local bucket=/api/buckets/bench16 put=/api/buckets/put1k big=/api/buckets/bench1m
   case "$2:$1" in
-    storage_api:get | storage_api:close) echo "${PID[storage_api]} http://127.0.0.1:$PORT_STORAGE$bucket" ;;
+    storage_api:get | storage_api:get304 | storage_api:close) echo "${PID[storage_api]} http://127.0.0.1:$PORT_STORAGE$bucket" ;;
     storage_api:get1m) echo "${PID[storage_api]} http://127.0.0.1:$PORT_STORAGE$big" ;;
     go:get1m) echo "${PID[go]} http://127.0.0.1:$PORT_GO$big" ;;
     nginx:get1m) echo "${PID[nginx]} http://127.0.0.1:$PORT_NGINX/file1m" ;;
@@ -297,6 +298,7 @@ wrk_args() {  # scenario
   case "$1" in
     put) printf '%s\n' -s "$REPO/bench/put_1k.lua" ;;
     close) printf '%s\n' -H "Connection: close" ;;
+    get304) printf '%s\n' -H "If-None-Match: $ETAG16" ;;
   esac
 }
 
@@ -404,6 +406,14 @@ column_min() {  # scenario server column
   awk -F'\t' -v s="$1" -v v="$2" -v c="$3" '$1 == s && $2 == v { print $c }' "$RUNS" | sort -g | head -n 1
 }
 
+# Median over repeats of one server's CPU/request in one scenario over another scenario, same repeat.
+scenario_ratio() {  # scenario reference-scenario server
+  awk -F'\t' -v s="$1" -v r="$2" -v v="$3" '
+    $1 == s && $2 == v { a[$3] = $7 }
+    $1 == r && $2 == v { b[$3] = $7 }
+    END { for (k in a) if ((k in b) && b[k] > 0) print a[k] / b[k] }' "$RUNS" | median
+}
+
 # Median over repeats of (CPU/request of server) / (CPU/request of reference) within the same repeat.
 # With "total", of server + wrk CPU per request.
 paired_ratio() {  # scenario server reference [total]
@@ -478,11 +488,11 @@ write_report() {  # load-before load-after
   echo
   echo "| scenario | server | req/s | p50 µs | p99 µs | server CPU µs/req | CPU × nginx | CPU × floor | wrk CPU µs/req | errors |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for scenario in get put metrics close; do
+  for scenario in get get304 put metrics close; do
     for server in "${servers[@]}"; do
       [[ -n "$(target "$scenario" "$server")" ]] || continue
       local vs_nginx="—" vs_floor="—" errors
-      if [[ $scenario != metrics ]]; then
+      if [[ $scenario != metrics && $scenario != get304 ]]; then
         vs_nginx="$(fmt '%.2f' "$(paired_ratio "$scenario" "$server" nginx)")"
         vs_floor="$(fmt '%.2f' "$(paired_ratio "$scenario" "$server" floor)")"
       fi
@@ -494,7 +504,8 @@ write_report() {  # load-before load-after
     done
   done
   echo
-  echo "get = keep-alive GET of a 16-byte bucket (nginx, floor: GET of a fixed 16-byte answer); put = keep-alive" \
+  echo "get = keep-alive GET of a 16-byte bucket (nginx, floor: GET of a fixed 16-byte answer); get304 = the same" \
+    "GET with the bucket's ETag in If-None-Match, answered 304; put = keep-alive" \
     "PUT of 1 KiB; metrics = GET /metrics after the traffic above plus one request of each usual kind (every" \
     "route, the common refusals); close = GET with \`Connection: close\`, a new TCP connection per request." \
     "errors = non-2xx answers + socket errors over all runs. wrk CPU is the client's, for scale."
@@ -579,6 +590,9 @@ write_report() {  # load-before load-after
   echo "|---|---:|---|---|"
   echo "| server CPU per keep-alive GET ≤ 0.95× nginx | $(fmt '%.2f' "$get_nginx")× | | $(verdict 'x <= 0.95' "$get_nginx") |"
   echo "| server CPU per keep-alive GET ≤ 1.15× floor | $(fmt '%.2f' "$get_floor")× | | $(verdict 'x <= 1.15' "$get_floor") |"
+  echo "| server CPU per conditional GET answered 304 ≤ 1.0× a 16-byte GET | $(fmt '%.2f' "$(scenario_ratio get304 get storage_api)")×" \
+    "| $(fmt '%.2f' "$(column_median get304 storage_api 7)") µs vs $(fmt '%.2f' "$(column_median get storage_api 7)") µs" \
+    "| $(verdict 'x <= 1.0' "$(scenario_ratio get304 get storage_api)") |"
   echo "| server CPU per 1 KiB PUT ≤ 0.95× nginx | $(fmt '%.2f' "$put_nginx")× | | $(verdict 'x <= 0.95' "$put_nginx") |"
   echo "| server CPU per 1 KiB PUT ≤ 1.15× floor | $(fmt '%.2f' "$put_floor")× | | $(verdict 'x <= 1.15' "$put_floor") |"
   echo "| server CPU per 1 MiB GET ≤ nginx with sendfile | $(fmt '%.2f' "$get1m_nginx")× |" \
@@ -675,6 +689,10 @@ main() {
     [[ "$(curl -sf "http://127.0.0.1:$port/api/buckets/bench16")" == 0123456789abcdef ]] ||
       die "$server: the bucket does not read back"
   done
+  ETAG16="$(curl -sfI "http://127.0.0.1:$PORT_STORAGE/api/buckets/bench16" | awk -F': ' 'tolower($1) == "etag" { sub(/\r$/, "", $2); print $2 }')"
+  [[ -n "$ETAG16" ]] || die "storage_api: the bucket has no ETag"
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG16" "http://127.0.0.1:$PORT_STORAGE/api/buckets/bench16")" == 304 ]] ||
+    die "storage_api: a conditional GET with the bucket's ETag is not answered 304"
 
   # The 1 MiB value, the same bytes nginx serves from its file.
   for server in storage_api go; do
@@ -707,7 +725,7 @@ main() {
   # Repeats outermost, servers innermost: every server is measured in each window of machine noise, and
   # ratios are taken within a repeat.
   for ((repeat = 1; repeat <= REPEATS; repeat++)); do
-    for scenario in get put metrics close get1m; do
+    for scenario in get get304 put metrics close get1m; do
       mapfile -t extra < <(wrk_args "$scenario")
       local -a who=("${servers[@]}")
       [[ $scenario == get1m ]] && who=("${servers_1m[@]}")

@@ -11,7 +11,8 @@ constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "HEAD", "PUT",
 constexpr std::size_t kOtherMethod = kMethodLabels.size() - 1;
 constexpr std::size_t kPathCount = http::kRouteCount + 1;
 // Every status the service can answer; anything else (none today) shares the last slot.
-constexpr std::array<int, 16> kStatuses = {200, 400, 404, 405, 408, 411, 413, 414, 417, 431, 500, 501, 503, 505, 507, 0};
+constexpr std::array<int, 21> kStatuses = {200, 206, 304, 400, 401, 404, 405, 408, 411, 412, 413,
+                                          414, 416, 417, 431, 500, 501, 503, 505, 507, 0};
 constexpr std::size_t kOtherStatus = kStatuses.size() - 1;
 
 std::size_t method_index(http::Method method) noexcept {

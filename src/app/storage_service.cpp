@@ -24,7 +24,7 @@ http::Response json(int status, std::string_view body) {
 }  // namespace
 
 StorageService::StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes)
-    : context_(context), shard_(shard), routes_(routes) {
+    : context_(context), shard_(shard), routes_(routes), buckets_(context.store, context.access, context.refusals) {
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 
@@ -67,7 +67,10 @@ bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t bod
   // When the client waits for 100 Continue, a routing error is answered instead. With a body already on its
   // way it is answered after the body, which keeps the connection usable.
   if (head.expect_continue && refuse_by_route(head, route, match, refusal)) return false;
-  if (head.method == http::Method::kPut && route == http::Route::kBucket && !match.bad_id && body_bytes > 0 &&
+  if (route != http::Route::kBucket || match.bad_id || !http::route_allows(route, head.method)) return true;
+  // Refused before a byte of its body is received: a client without the token, a bad Content-Type.
+  if (!buckets_.admit(head, refusal)) return false;
+  if (head.method == http::Method::kPut && body_bytes > 0 &&
       !context_.store.would_fit(match.id, static_cast<std::size_t>(body_bytes))) {
     // A bucket, new or replaced, that cannot fit: refuse before receiving bytes that would be thrown away
     // (for a chunked body, before the chunk that would not fit).
@@ -85,7 +88,7 @@ void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& bo
   if (refuse_by_route(head, route, match, response)) return;
   switch (route) {
     case http::Route::kBucket:
-      handle_bucket(head, match, body, response);
+      buckets_.handle(head, match.id, body, response);
       return;
     case http::Route::kMetrics:
       metrics_buffer_.clear();
@@ -104,39 +107,6 @@ void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& bo
       break;
   }
   response = http::Response::error(404);
-}
-
-void StorageService::handle_bucket(const http::RequestHead& head, const http::RouteMatch& match,
-                                   base::ByteBuilder& body, http::Response& response) {
-  switch (head.method) {
-    case http::Method::kGet:
-    case http::Method::kHead: {
-      base::SharedBytes value = context_.store.get(match.id);
-      if (!value) {
-        response = http::Response::error(404);
-        return;
-      }
-      response.content_type = http::kOctetStreamContentType;
-      response.body = value.view();
-      response.body_owner = std::move(value);
-      return;
-    }
-    case http::Method::kPut:
-      // The body's bytes become the stored value: its charge moves from the in-flight budget to the store.
-      if (context_.store.put(match.id, std::move(body)) == store::BucketStore::PutResult::kCapacityExceeded) {
-        response = http::Response::error(507);
-        context_.refusals.count(RefusalReason::kStorageFull);
-      }
-      return;
-    case http::Method::kDelete:
-      // The old service answered 400 for an unknown id; clients depend on it.
-      if (!context_.store.erase(match.id)) response = http::Response::error(400);
-      return;
-    default:
-      response = http::Response::error(405);
-      response.allow = http::route_allow_header(http::Route::kBucket);
-      return;
-  }
 }
 
 void StorageService::on_response(const http::ResponseRecord& record) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "app/bucket_requests.h"
 #include "app/log.h"
 #include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
@@ -30,6 +31,7 @@ struct ServiceContext {
   const std::atomic<bool>& shutting_down;
   const Logger& log;
   bool access_log = false;
+  const AccessTokens* access = nullptr;  // null: no token is required
 };
 
 class StorageService final : public http::Handler {
@@ -49,12 +51,11 @@ class StorageService final : public http::Handler {
   // A routing refusal (404, 405, 400 for a bad id), or false when the route serves this request.
   bool refuse_by_route(const http::RequestHead& head, http::Route route, const http::RouteMatch& match,
                        http::Response& response) const;
-  void handle_bucket(const http::RequestHead& head, const http::RouteMatch& match, base::ByteBuilder& body,
-                     http::Response& response);
 
   const ServiceContext& context_;
   std::size_t shard_;
   RouteSet routes_;
+  BucketRequests buckets_;
   // Scratch for one call at a time: this handler serves every connection of its loop, and a request's body
   // may arrive between its admit_body() and handle() while other connections' requests are handled, so no
   // per-request state may live here between calls.

@@ -11,13 +11,18 @@ std::string_view reason_phrase(int status) noexcept {
   switch (status) {
     case 100: return "Continue";
     case 200: return "OK";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -32,12 +37,15 @@ std::string_view reason_phrase(int status) noexcept {
 std::string_view error_body(int status) noexcept {
   switch (status) {
     case 400: return R"({"error": "bad request"})";
+    case 401: return R"({"error": "unauthorized"})";
     case 404: return R"({"error": "not found"})";
     case 405: return R"({"error": "method not allowed"})";
     case 408: return R"({"error": "request timeout"})";
     case 411: return R"({"error": "length required"})";
+    case 412: return R"({"error": "precondition failed"})";
     case 413: return R"({"error": "content too large"})";
     case 414: return R"({"error": "uri too long"})";
+    case 416: return R"({"error": "range not satisfiable"})";
     case 417: return R"({"error": "expectation failed"})";
     case 431: return R"({"error": "request header fields too large"})";
     case 501: return R"({"error": "not implemented"})";
@@ -112,17 +120,19 @@ class HeadWriter {
 };
 
 // Everything but the reason phrase, date, content type and allow value has a fixed upper size.
-constexpr std::size_t kFixedHeadBytes = 256;
+constexpr std::size_t kFixedHeadBytes = 320;
 
 }  // namespace
 
 bool serialize_response(const Response& response, const SerializeOptions& options, std::string_view date,
                         OutputQueue& out) noexcept {
   const std::string_view reason = reason_phrase(response.status);
-  const bool send_body = !options.head_request && !response.body.empty();
+  const bool not_modified = response.status == 304;
+  const bool send_body = !options.head_request && !not_modified && !response.body.empty();
   const bool share_body = send_body && response.body_owner && response.body.size() >= kShareBodiesFrom;
-  const std::size_t head_bound =
-      kFixedHeadBytes + reason.size() + date.size() + response.content_type.size() + response.allow.size();
+  const std::size_t head_bound = kFixedHeadBytes + reason.size() + date.size() + response.content_type.size() +
+                                 response.allow.size() + response.etag.size() + response.last_modified.size() +
+                                 response.content_range.size() + response.www_authenticate.size();
   const std::size_t copied_body = send_body && !share_body ? response.body.size() : 0;
   // Both are made sure of before anything is queued: a head without its body would break the framing.
   if (share_body && !out.reserve_shared_slice()) return false;
@@ -130,9 +140,14 @@ bool serialize_response(const Response& response, const SerializeOptions& option
   if (space.empty()) return false;
 
   HeadWriter w(space.data());
-  w << "HTTP/1.1 " << static_cast<std::size_t>(response.status) << " " << reason << "\r\nDate: " << date
-    << "\r\nContent-Length: " << response.body.size() << "\r\n";
+  w << "HTTP/1.1 " << static_cast<std::size_t>(response.status) << " " << reason << "\r\nDate: " << date << "\r\n";
+  if (!not_modified) w << "Content-Length: " << response.body.size() << "\r\n";
   if (!response.content_type.empty()) w << "Content-Type: " << response.content_type << "\r\n";
+  if (!response.etag.empty()) w << "ETag: " << response.etag << "\r\n";
+  if (!response.last_modified.empty()) w << "Last-Modified: " << response.last_modified << "\r\n";
+  if (response.accept_ranges) w << "Accept-Ranges: bytes\r\n";
+  if (!response.content_range.empty()) w << "Content-Range: " << response.content_range << "\r\n";
+  if (!response.www_authenticate.empty()) w << "WWW-Authenticate: " << response.www_authenticate << "\r\n";
   if (!response.allow.empty()) w << "Allow: " << response.allow << "\r\n";
   if (response.retry_after_seconds != 0) {
     w << "Retry-After: " << static_cast<std::size_t>(response.retry_after_seconds) << "\r\n";

@@ -6,6 +6,8 @@
 // to the head, which is cheaper than a second iovec. Every serialised response carries Date and
 // Content-Length (for HEAD the length of the body it omits), Connection: close when the connection will
 // close, Connection: keep-alive when an HTTP/1.0 client asked to keep it, and Retry-After when set.
+// A 304 carries neither Content-Length nor a body (RFC 9110 15.4.5): its length would have to be the one a
+// 200 would send, which the head alone does not know.
 #include <cstdint>
 #include <ctime>
 #include <string_view>
@@ -25,6 +27,12 @@ struct Response {
   base::SharedBytes body_owner;  // when set, `body` lies within its bytes
   std::string_view allow;  // Allow header (405) when not empty
   std::uint32_t retry_after_seconds = 0;  // Retry-After header (503) when not 0
+  // Object headers, each sent when not empty.
+  std::string_view etag;              // ETag, the quoted entity-tag
+  std::string_view last_modified;     // Last-Modified, an IMF-fixdate
+  std::string_view content_range;     // Content-Range (206, 416)
+  std::string_view www_authenticate;  // WWW-Authenticate (401)
+  bool accept_ranges = false;         // Accept-Ranges: bytes
   bool close = false;      // the handler wants the connection closed after this response
 
   // A JSON error in the old service's shape: {"error": "not found"}.

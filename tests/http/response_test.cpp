@@ -46,6 +46,47 @@ TEST(ResponseTest, SerializesStatusHeadersAndBody) {
             "Content-Type: application/octet-stream\r\n\r\nabc");
 }
 
+TEST(ResponseTest, ObjectHeadersAreSentWhenSet) {
+  http::Response r;
+  r.status = 206;
+  r.content_type = "text/plain";
+  r.body = "bc";
+  r.etag = "\"00000000000000ff\"";
+  r.last_modified = "Tue, 24 Nov 2026 01:00:00 GMT";
+  r.accept_ranges = true;
+  r.content_range = "bytes 1-2/3";
+  EXPECT_EQ(serialize(r),
+            "HTTP/1.1 206 Partial Content\r\nDate: Tue, 24 Nov 2026 01:42:33 GMT\r\nContent-Length: 2\r\n"
+            "Content-Type: text/plain\r\nETag: \"00000000000000ff\"\r\n"
+            "Last-Modified: Tue, 24 Nov 2026 01:00:00 GMT\r\nAccept-Ranges: bytes\r\n"
+            "Content-Range: bytes 1-2/3\r\n\r\nbc");
+}
+
+TEST(ResponseTest, NotModifiedCarriesNoLengthAndNoBody) {
+  http::Response r;
+  r.status = 304;
+  r.body = "the value a 200 would send";
+  r.etag = "\"1\"";
+  const std::string text = serialize(r);
+  EXPECT_EQ(text, "HTTP/1.1 304 Not Modified\r\nDate: Tue, 24 Nov 2026 01:42:33 GMT\r\nETag: \"1\"\r\n\r\n");
+}
+
+TEST(ResponseTest, UnauthorizedNamesTheScheme) {
+  http::Response r = http::Response::error(401);
+  r.www_authenticate = "Bearer realm=\"storage_api\"";
+  const std::string text = serialize(r);
+  EXPECT_EQ(text.rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << text;
+  EXPECT_EQ(count_of(text, "\r\nWWW-Authenticate: Bearer realm=\"storage_api\"\r\n"), 1) << text;
+  EXPECT_NE(text.find(R"({"error": "unauthorized"})"), std::string::npos) << text;
+}
+
+TEST(ResponseTest, NewStatusesHaveReasonsAndErrorBodies) {
+  EXPECT_EQ(http::reason_phrase(412), "Precondition Failed");
+  EXPECT_EQ(http::reason_phrase(416), "Range Not Satisfiable");
+  EXPECT_EQ(http::error_body(412), R"({"error": "precondition failed"})");
+  EXPECT_EQ(http::error_body(416), R"({"error": "range not satisfiable"})");
+}
+
 TEST(ResponseTest, LargeSharedBodiesAreQueuedAsSlicesSmallOnesCopied) {
   const base::SharedBytes big = base::SharedBytes::copy_of(std::string(http::kShareBodiesFrom, 'x'));
   const base::SharedBytes small = base::SharedBytes::copy_of("tiny");

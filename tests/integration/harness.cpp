@@ -238,7 +238,7 @@ MaybeResponse Client::read_response(bool head_request) {
   buffer_.erase(0, head_end + 4);
   std::size_t length = 0;
   if (response.has_header("content-length")) length = std::stoul(response.header("content-length"));
-  if (head_request || response.status == 100) length = 0;
+  if (head_request || response.status == 100 || response.status == 304) length = 0;
   while (buffer_.size() < length) {
     if (!fill()) return std::nullopt;
   }
