@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "app/access_tokens.h"
 #include "app/log.h"
 #include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
@@ -30,6 +31,7 @@ struct ServiceContext {
   const std::atomic<bool>& shutting_down;
   const Logger& log;
   bool access_log = false;
+  const AccessTokens* access = nullptr;
 };
 
 class StorageService final : public http::Handler {
