@@ -6,7 +6,9 @@
 # in brackets) change the target, repeat the run for a number of iterations or a duration, change the
 # parallelism, and mix in a share of requests that the service must refuse (404, 400, 413), so that the
 # status-code graphs show more than one line. Every request is bounded by curl's --max-time, and a
-# duration ends the run. A summary of the statuses is printed at the end.
+# duration ends the run. A summary of the statuses is printed at the end. Where the service wants bearer
+# tokens (WRITE_TOKEN_FILE, READ_TOKEN_FILE), --token-file or TOKEN sends one with every request; it goes
+# to curl through its config on stdin, never on a command line.
 #
 # Exit status: 0 when every request got an HTTP answer that is not a 5xx, 1 otherwise, 2 for bad usage
 # or an unreachable service.
@@ -31,6 +33,10 @@ Usage: generate_traffic.sh [options]
   -w, --wait SECONDS       how long to wait for /healthz to answer before giving up
                                                                 [WAIT]           10
   -t, --timeout SECONDS    per-request limit (curl --max-time)  [REQUEST_TIMEOUT] 10
+  -k, --token-file FILE    send "Authorization: Bearer <token>", the first token of FILE (the service's
+                           format: one per line, # comments)  [TOKEN_FILE]     none
+      --token TOKEN        the same with the token itself; visible to other users in ps, so prefer
+                           TOKEN=... or --token-file         [TOKEN]          none
   -q, --quiet              print only the summary
   -h, --help               this text
 EOF
@@ -47,6 +53,8 @@ error_share=${ERROR_SHARE:-0}
 max_body=${MAX_BODY_BYTES:-64Mi}
 wait_seconds=${WAIT:-10}
 request_timeout=${REQUEST_TIMEOUT:-10}
+token=${TOKEN:-}
+token_file=${TOKEN_FILE:-}
 quiet=0
 
 while (($#)); do
@@ -60,6 +68,8 @@ while (($#)); do
     -m|--max-body-bytes) max_body=${2:?}; shift 2 ;;
     -w|--wait) wait_seconds=${2:?}; shift 2 ;;
     -t|--timeout) request_timeout=${2:?}; shift 2 ;;
+    -k|--token-file) token_file=${2:?}; shift 2 ;;
+    --token) token=${2:?}; shift 2 ;;
     -q|--quiet) quiet=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
@@ -91,6 +101,29 @@ to_bytes() {
   esac
 }
 max_body_bytes=$(to_bytes "$max_body") || die_usage "--max-body-bytes: not a size: '$max_body'"
+
+# The first token of a token file: blank lines and # comment lines skipped, surrounding whitespace trimmed.
+first_token() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%"${line##*[![:space:]]}"}
+    [[ -z $line || $line == '#'* ]] && continue
+    printf '%s' "$line"
+    return 0
+  done <"$1"
+  return 1
+}
+if [[ -n $token_file ]]; then
+  [[ -r $token_file ]] || die_usage "--token-file: cannot read '$token_file'"
+  token=$(first_token "$token_file") || die_usage "--token-file: no token in '$token_file'"
+fi
+# An RFC 6750 b64token, which also keeps it from breaking out of the quoted curl config line below. The
+# messages never show the token.
+if [[ -n $token && ! $token =~ ^[A-Za-z0-9._~+/-]+=*$ ]]; then
+  die_usage "the token has characters a bearer token cannot have (letters, digits, -._~+/ and trailing =)"
+fi
 base_url=${base_url%/}
 
 command -v curl >/dev/null || { echo "generate_traffic.sh: curl is required but not installed" >&2; exit 2; }
@@ -136,6 +169,7 @@ add_request() {  # method url [extra config line]
   [[ -n $config ]] && config+=$'next\n'
   config+="url = \"$2\""$'\n'"request = \"$1\""$'\n'
   config+="output = \"/dev/null\""$'\n'"write-out = \"$1 %{http_code}\\n\""$'\n'
+  if [[ -n $token ]]; then config+="header = \"Authorization: Bearer $token\""$'\n'; fi
   if [[ -n ${3:-} ]]; then config+="$3"$'\n'; fi
 }
 
@@ -187,7 +221,7 @@ run_worker() {
 say "generate_traffic.sh: $base_url, ids 1..$ids, $parallel workers," \
     "iterations $( ((iterations == 0)) && echo unlimited || echo "$iterations")," \
     "duration $( ((duration == 0)) && echo unlimited || echo "${duration}s")," \
-    "error share ${error_share}%"
+    "error share ${error_share}%$([[ -n $token ]] && echo ", with a bearer token")"
 
 start=$SECONDS
 for ((w = 0; w < parallel; w++)); do
@@ -202,6 +236,7 @@ cat "$work_dir"/worker-*.out >"$work_dir/all.out" 2>/dev/null || true
 total=$(wc -l <"$work_dir/all.out")
 transport_failures=$(grep -c ' 000$' "$work_dir/all.out" || true)
 server_errors=$(grep -cE ' 5[0-9][0-9]$' "$work_dir/all.out" || true)
+unauthorized=$(grep -c ' 401$' "$work_dir/all.out" || true)
 
 echo "generate_traffic.sh: $total requests in ${elapsed}s" \
      "($(( total / (elapsed > 0 ? elapsed : 1) )) req/s)"
@@ -211,6 +246,9 @@ sort "$work_dir/all.out" | uniq -c | sort -k2,2 -k3,3n |
 if [[ -s $work_dir/curl-errors.log ]]; then
   echo "  curl errors (first 5):"
   sort "$work_dir/curl-errors.log" | uniq -c | sort -rn | head -n 5 | sed 's/^/    /'
+fi
+if ((unauthorized > 0)); then
+  echo "  401: the service wants a bearer token for these requests$([[ -n $token ]] && echo " (the one sent was refused)" || echo " (--token-file or TOKEN)")"
 fi
 if ((transport_failures > 0 || server_errors > 0)); then
   echo "generate_traffic.sh: FAILED: $transport_failures requests without an answer," \

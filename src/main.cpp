@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/access_tokens.h"
 #include "app/config.h"
 #include "app/healthcheck.h"
 #include "app/host_limits.h"
@@ -103,16 +104,28 @@ int main(int argc, char** argv) {
     return 2;
   }
   const app::MemoryPlan& plan = *planned;
+  // The token files are read before anything starts: a missing or bad file stops the start with one line.
+  base::Result<std::unique_ptr<app::AccessTokens>> loaded_tokens =
+      app::AccessTokens::load(config.read_token_file, config.write_token_file);
+  if (!loaded_tokens) {
+    std::fprintf(stderr, "storage_api: %s\n", loaded_tokens.status().message().c_str());
+    return 2;
+  }
+  app::AccessTokens& access_tokens = **loaded_tokens;
   const app::Logger log(config.log_level);
   const unsigned threads = config.threads != 0 ? config.threads : app::usable_cpus();
 
   // Blocked before any thread starts, so every thread inherits the mask and only the server's signalfd
-  // sees them.
+  // sees them. SIGHUP re-reads the token files (and no longer ends the process, with or without them).
   sigset_t shutdown_signals;
   sigemptyset(&shutdown_signals);
   sigaddset(&shutdown_signals, SIGTERM);
   sigaddset(&shutdown_signals, SIGINT);
+  sigset_t reload_signals;
+  sigemptyset(&reload_signals);
+  sigaddset(&reload_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  pthread_sigmask(SIG_BLOCK, &reload_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   // What the log reports as effective: defaults resolved to the values actually in use.
@@ -141,7 +154,8 @@ int main(int argc, char** argv) {
   app::RefusalMetrics refusals;
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
-  const app::ServiceContext context{store, request_metrics, refusals, registry, shutting_down, log, config.access_log};
+  const app::ServiceContext context{store,         request_metrics, refusals,          registry,
+                                    shutting_down, log,             config.access_log, &access_tokens};
 
   server::ServerOptions options = server_options(config, plan, *address, threads);
   options.connection.accounts.bodies = &inflight_bodies;
@@ -159,6 +173,16 @@ int main(int argc, char** argv) {
                                       {"delay_ms", static_cast<std::uint64_t>(config.shutdown_delay_ms)},
                                       {"grace_ms", static_cast<std::uint64_t>(config.shutdown_grace_ms)}});
       }};
+  // Only the counts are logged, never a token.
+  options.signal_reload = server::SignalReload{reload_signals, [&access_tokens, &log] {
+    if (const base::Status reloaded = access_tokens.reload(); !reloaded) {
+      log.error("tokens_reload_failed", {{"error", reloaded.message()}});
+      return;
+    }
+    const app::AccessTokens::Counts counts = access_tokens.counts();
+    log.info("tokens_reloaded", {{"read_tokens", static_cast<std::uint64_t>(counts.read)},
+                                 {"write_tokens", static_cast<std::uint64_t>(counts.write)}});
+  }};
   const app::RouteSet data_routes = admin_address ? app::RouteSet::kData : app::RouteSet::kAll;
   server::Server server(
       std::move(options),
@@ -226,6 +250,14 @@ int main(int argc, char** argv) {
                            {"version", STORAGE_API_VERSION},
                            {"memory_budget", memory_json, true},
                            {"config", effective_json, true}});
+  }
+
+  if (access_tokens.required(app::Access::kRead) || access_tokens.required(app::Access::kWrite)) {
+    const app::AccessTokens::Counts counts = access_tokens.counts();
+    log.info("tokens_loaded", {{"read_tokens", static_cast<std::uint64_t>(counts.read)},
+                               {"write_tokens", static_cast<std::uint64_t>(counts.write)}});
+    // Legal, and most likely a mistake: reads need a token and writes do not.
+    if (!access_tokens.required(app::Access::kWrite)) log.warn("writes_need_no_token", {});
   }
 
   server.run();

@@ -179,7 +179,11 @@ std::string usage_text() {
       "the rest is shared by the \"derived\" ones: storage 50%, in-flight bodies 25%, connection memory 25%.\n"
       "Without a limit: storage 256MiB, in-flight bodies 128MiB, connection memory 256MiB.\n"
       "MAX_BODY_BYTES is 64MiB, or the in-flight budget if smaller. MAX_CONNECTIONS is the connection memory\n"
-      "divided by one connection's cost (its state and 4 x SOCKET_BUFFER_BYTES), at most 10000.\n";
+      "divided by one connection's cost (its state and 4 x SOCKET_BUFFER_BYTES), at most 10000.\n"
+      "\n"
+      "Token files: one bearer token (RFC 6750 b64token) per line, at most 32 of them and 64KiB; blank lines\n"
+      "and lines starting with # are ignored. Clients send \"Authorization: Bearer <token>\". Several tokens\n"
+      "allow rotation; SIGHUP re-reads both files and keeps the old tokens if either is invalid.\n";
   return out;
 }
 

@@ -50,6 +50,10 @@ struct Config {
   std::vector<double> histogram_buckets;       // HISTOGRAM_BUCKETS: "0.001,0.01,..." seconds
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL: debug, info, warn, error
   bool access_log = false;                     // ACCESS_LOG: one JSON line per request when true
+  // Bearer tokens (see access_tokens.h): unset = that access needs no token. Paths only; the files are
+  // read by AccessTokens at start-up and on SIGHUP.
+  std::optional<std::string> read_token_file;   // READ_TOKEN_FILE: tokens granting reads
+  std::optional<std::string> write_token_file;  // WRITE_TOKEN_FILE: tokens granting reads and writes
 };
 
 enum class Mode { kServe, kHelp, kHealthcheck, kError };

@@ -78,6 +78,17 @@ Problem apply_access_log(std::string_view value, Config& config) {
   return std::nullopt;
 }
 
+// A token file's path: any non-empty text without control characters (the file is read later, by
+// AccessTokens, so that its errors name the file rather than the setting).
+template <auto Member>
+Problem apply_path(std::string_view value, Config& config) {
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "expected a file path without control characters";
+  }
+  config.*Member = std::string(value);
+  return std::nullopt;
+}
+
 // ---- Renderers for --help and config_to_json().
 
 enum class Unit { kCount, kBytes, kMilliseconds };
@@ -101,6 +112,17 @@ void json_quoted(std::string& out, std::string_view text) {
   out.push_back('"');
   append_json_escaped(out, text);
   out.push_back('"');
+}
+
+// A path setting that is unset by default: the path itself, or null (never the file's contents).
+template <auto Member>
+constexpr Option path_option(std::string_view flag, std::string_view variable, std::string_view meaning) {
+  return {flag, variable, meaning, apply_path<Member>, [](const Config& c) { return c.*Member; },
+          [](std::string& out, const Config& c) {
+            if (c.*Member) json_quoted(out, *(c.*Member));
+            else out += "null";
+          },
+          "unset"};
 }
 
 template <auto Member, Unit kUnit = Unit::kCount>
@@ -237,6 +259,12 @@ constexpr Option kOptions[] = {
     {"access-log", "ACCESS_LOG", "One JSON log line per request (true/false; the flag alone means true)",
      apply_access_log, [](const Config& c) { return std::optional<std::string>(c.access_log ? "true" : "false"); },
      [](std::string& out, const Config& c) { out += c.access_log ? "true" : "false"; }, {}, true},
+    path_option<&Config::read_token_file>(
+        "read-token-file", "READ_TOKEN_FILE",
+        "File of bearer tokens granting reads (GET, HEAD), one per line; unset = no token needed"),
+    path_option<&Config::write_token_file>(
+        "write-token-file", "WRITE_TOKEN_FILE",
+        "File of bearer tokens granting writes (PUT, DELETE) and reads; unset = no token needed"),
 };
 
 }  // namespace

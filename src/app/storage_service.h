@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "app/access_tokens.h"
 #include "app/bucket_requests.h"
 #include "app/log.h"
 #include "app/refusal_metrics.h"

@@ -32,19 +32,30 @@ std::uint16_t port_of(const net::SocketAddress& address) noexcept {
 
 }  // namespace
 
-// Turns the shutdown signals, read from a signalfd on loop 0, into on_signal, the delay and the drain.
+// Turns the reload signals, read from a signalfd on loop 0, into on_reload, and the shutdown signals into
+// on_signal, the delay and the drain.
 class Server::SignalWatcher final : public net::IoHandler {
  public:
   SignalWatcher(Server& server, net::EventLoop& loop, base::UniqueFd fd) noexcept
-      : server_(server), shutdown_(*server.options_.signal_shutdown), loop_(loop), fd_(std::move(fd)) {}
+      : server_(server),
+        shutdown_(server.options_.signal_shutdown ? &*server.options_.signal_shutdown : nullptr),
+        reload_(server.options_.signal_reload ? &*server.options_.signal_reload : nullptr),
+        loop_(loop),
+        fd_(std::move(fd)) {}
 
   bool arm() noexcept { return loop_.add(fd_.get(), EPOLLIN, this); }
 
   void on_io(std::uint32_t) noexcept override {
     signalfd_siginfo info{};
     while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      const int signal_number = static_cast<int>(info.ssi_signo);
+      if (reload_ != nullptr && sigismember(&reload_->signals, signal_number) == 1) {
+        reload();
+        continue;
+      }
+      if (shutdown_ == nullptr) continue;
       try {
-        on_signal(static_cast<int>(info.ssi_signo));
+        on_signal(signal_number);
       } catch (...) {
         drain();  // whatever failed, a shutdown signal must still shut the server down
       }
@@ -54,13 +65,25 @@ class Server::SignalWatcher final : public net::IoHandler {
  private:
   enum class Phase { kServing, kDelaying, kDraining };
 
+  void reload() noexcept {
+    try {
+      if (reload_->on_reload) reload_->on_reload();
+    } catch (...) {
+      // The callback reports its own errors; an exception (out of memory) leaves the server serving.
+      try {
+        server_.events_("signal_reload_failed", 0);
+      } catch (...) {
+      }
+    }
+  }
+
   void on_signal(int signal_number) {
     switch (phase_) {
       case Phase::kServing:
         phase_ = Phase::kDelaying;
-        if (shutdown_.on_signal) shutdown_.on_signal(signal_number);
-        if (shutdown_.delay > std::chrono::milliseconds::zero()) {
-          delay_timer_ = loop_.run_after(shutdown_.delay, [this] { drain(); });
+        if (shutdown_->on_signal) shutdown_->on_signal(signal_number);
+        if (shutdown_->delay > std::chrono::milliseconds::zero()) {
+          delay_timer_ = loop_.run_after(shutdown_->delay, [this] { drain(); });
         } else {
           drain();
         }
@@ -78,14 +101,15 @@ class Server::SignalWatcher final : public net::IoHandler {
     if (phase_ == Phase::kDraining) return;
     phase_ = Phase::kDraining;
     try {
-      server_.drain(shutdown_.grace);
+      server_.drain(shutdown_->grace);
     } catch (...) {
       for (auto& worker : server_.workers_) worker->loop().stop();
     }
   }
 
   Server& server_;
-  const SignalShutdown& shutdown_;
+  const SignalShutdown* shutdown_;  // nullptr: no shutdown signals
+  const SignalReload* reload_;      // nullptr: no reload signals
   net::EventLoop& loop_;
   base::UniqueFd fd_;
   Phase phase_ = Phase::kServing;
@@ -151,8 +175,12 @@ base::Status Server::start() {
                                                 i == 0 ? std::move(admin_listener) : base::UniqueFd()));
     if (base::Status armed = workers_.back()->arm(); !armed) return armed;
   }
-  if (options_.signal_shutdown) {
-    base::UniqueFd fd(::signalfd(-1, &options_.signal_shutdown->signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (options_.signal_shutdown || options_.signal_reload) {
+    sigset_t watched;
+    sigemptyset(&watched);
+    if (options_.signal_shutdown) sigorset(&watched, &watched, &options_.signal_shutdown->signals);
+    if (options_.signal_reload) sigorset(&watched, &watched, &options_.signal_reload->signals);
+    base::UniqueFd fd(::signalfd(-1, &watched, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd) return base::Status::from_errno("signalfd", errno);
     signal_watcher_ = std::make_unique<SignalWatcher>(*this, workers_.front()->loop(), std::move(fd));
     if (!signal_watcher_->arm()) return base::Status::from_errno("epoll_ctl(signalfd)", errno);

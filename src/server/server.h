@@ -15,8 +15,8 @@
 // connections, and ends the loops when none are left or the grace period is over.
 //
 // Loop 0 runs on the thread that calls run() (in the binary, the main thread), the others on threads of
-// their own. With ServerOptions::signal_shutdown, loop 0 also watches the shutdown signals through a
-// signalfd, so no thread has to wait for them.
+// their own. With ServerOptions::signal_shutdown (and signal_reload), loop 0 also watches the shutdown
+// (and reload) signals through a signalfd, so no thread has to wait for them.
 #include <signal.h>
 
 #include <array>
@@ -50,6 +50,14 @@ struct SignalShutdown {
   std::function<void(int signal_number)> on_signal;
 };
 
+// Reload on a signal: each of `signals` calls on_reload on loop 0's thread, and serving goes on (also
+// while shutting down). The caller blocks `signals` in every thread before start(); a signal in both sets
+// is a reload signal.
+struct SignalReload {
+  sigset_t signals{};
+  std::function<void()> on_reload;
+};
+
 enum class ListenerKind : std::uint8_t { kData, kAdmin };
 
 // Why a connection was closed at accept.
@@ -76,6 +84,7 @@ struct ServerOptions {
   base::MemoryAccount* connection_memory = nullptr;  // the data listener's connections
   base::MemoryAccount* admin_memory = nullptr;       // the admin listener's connections
   std::optional<SignalShutdown> signal_shutdown;
+  std::optional<SignalReload> signal_reload;
 };
 
 // What one open connection costs before its buffers grow: its state here, plus what the kernel keeps for

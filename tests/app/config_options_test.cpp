@@ -12,6 +12,7 @@
 
 #include "app/config.h"
 #include "app/config_env.h"
+#include "app/log.h"
 
 // Every setting of the option table: from flag and variable, its range and error, --help row, JSON key.
 namespace app {
@@ -56,6 +57,8 @@ const SettingCase kSettings[] = {
     {"histogram-buckets", "HISTOGRAM_BUCKETS", "0.01,0.1,1", R"("histogram_buckets":[0.01,0.1,1])"},
     {"log-level", "LOG_LEVEL", "debug", R"("log_level":"debug")"},
     {"access-log", "ACCESS_LOG", "true", R"("access_log":true)"},
+    {"read-token-file", "READ_TOKEN_FILE", "/run/secrets/read token", R"("read_token_file":"/run/secrets/read token")"},
+    {"write-token-file", "WRITE_TOKEN_FILE", "secrets/write_token", R"("write_token_file":"secrets/write_token")"},
 };
 
 TEST(ParseConfig, DefaultsWithoutFlagsOrVariables) {
@@ -88,6 +91,8 @@ TEST(ParseConfig, DefaultsWithoutFlagsOrVariables) {
   EXPECT_TRUE(config.histogram_buckets.empty());
   EXPECT_EQ(config.log_level, LogLevel::kInfo);
   EXPECT_FALSE(config.access_log);
+  EXPECT_EQ(config.read_token_file, std::nullopt);  // no authentication
+  EXPECT_EQ(config.write_token_file, std::nullopt);
   EXPECT_EQ(config_to_json(config), config_to_json(Config{}));
 }
 
@@ -194,13 +199,17 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"histogram-buckets", {"0.1,0.05", "0,1", "0.1,+Inf", "nan", "0.1,,1", "1s"}},
       {"log-level", {"verbose", "trace"}},
       {"access-log", {"maybe", "2"}},
+      {"read-token-file", {"/run/secrets/a\nb", "tab\there"}},
+      {"write-token-file", {"del\x7f"}},
   };
   for (const auto& [flag_text, values] : cases) {
     const std::string variable(variable_of(flag_text));
     const std::string flag = flag_name(flag_text);
     for (const std::string_view value : values) {
       SCOPED_TRACE(flag + " " + std::string(value));
-      const std::string quoted = "\"" + std::string(value) + "\"";
+      std::string quoted = "\"";
+      append_json_escaped(quoted, value);  // as the error quotes it: control characters escaped
+      quoted += "\"";
       const ConfigResult from_flag = parse({flag + "=" + std::string(value)});
       const ConfigResult from_env = parse({}, Env{{variable, std::string(value)}});
       for (const ConfigResult* result : {&from_flag, &from_env}) {
@@ -254,7 +263,8 @@ TEST(UsageText, ListsEveryFlagVariableAndDefault) {
       {"port", "5000"},          {"admin-port", "unset"},           {"max-memory-bytes", "cgroup limit"},
       {"max-storage-bytes", "derived"}, {"max-body-bytes", "derived"}, {"max-connections", "derived"},
       {"socket-buffer-bytes", "64KiB"}, {"body-min-rate", "1KiB"},   {"max-connections-per-client", "64"},
-      {"admin-max-connections", "16"},  {"body-timeout", "30s"},
+      {"admin-max-connections", "16"},  {"body-timeout", "30s"},      {"read-token-file", "unset"},
+      {"write-token-file", "unset"},
   };
   const auto row_of = [&usage](std::string_view flag) {
     // "--max-connections" must not find the row of "--max-connections-per-client".
@@ -280,7 +290,8 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"("max_connections_per_client":64,"socket_buffer_bytes":65536,"max_header_bytes":16384,)"
             R"("max_request_line":8192,"header_timeout_ms":10000,"body_timeout_ms":30000,"body_min_rate":1024,)"
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
-            R"("histogram_buckets":null,"log_level":"info","access_log":false})");
+            R"("histogram_buckets":null,"log_level":"info","access_log":false,)"
+            R"("read_token_file":null,"write_token_file":null})");
   Config config;
   config.host = "a\"b";
   config.histogram_buckets = {0.005, 0.25, 10};
@@ -288,6 +299,7 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
   config.access_log = true;
   config.max_storage_bytes = std::numeric_limits<std::size_t>::max();
   config.admin_port = 0;
+  config.write_token_file = "/run/secrets/\"write\"";
   const std::string json = config_to_json(config);
   EXPECT_NE(json.find(R"("host":"a\"b")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("histogram_buckets":[0.005,0.25,10])"), std::string::npos) << json;
@@ -295,6 +307,8 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
   EXPECT_NE(json.find(R"("access_log":true)"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("max_storage_bytes":18446744073709551615)"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("admin_port":0)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("write_token_file":"/run/secrets/\"write\"")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("read_token_file":null)"), std::string::npos) << json;
 }
 
 TEST(OptionTable, EverySettingOnceAndFoundByItsFlag) {

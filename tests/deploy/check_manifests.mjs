@@ -10,7 +10,7 @@
 //     egress by default and allow exactly the intended flows (rules/network_flows.mjs), no Secret values
 //     committed (the Secrets the pods use are documented with the command that creates them), and
 //     references (ConfigMaps, keys, scrape targets, datasource URL) that resolve;
-//   * docker-compose.yml and prometheus.yml, statically (rules/compose.mjs);
+//   * docker-compose.yml, docker-compose.tokens.yml and prometheus.yml, statically (rules/compose.mjs);
 //   * the generated ConfigMaps hold exactly the files of grafana/ they are made from.
 //
 // Usage: node check_manifests.mjs [--repo DIR] [--write] [--extract DIR]
@@ -218,7 +218,16 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
           `${at}: env ${e.name} uses Secret ${secretRef.name} key ${secretRef.key}, whose kubectl create command is documented`,
           documented ? `documented keys: ${[...documented.keys].join(", ")}` : "no `kubectl -n storage-api create secret generic` comment");
       }
-      if (/PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY/i.test(e.name)) {
+      if (/PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY/i.test(e.name) && /_FILE$/.test(e.name) && e.value !== undefined) {
+        // A path to the credential (READ_TOKEN_FILE=...): a documented key of a Secret mounted read-only.
+        const mount = (c.volumeMounts || []).find((m) => e.value.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+        const secretName = mount && volumes.get(mount.name)?.secret?.secretName;
+        const key = mount && e.value.slice(mount.mountPath.replace(/\/$/, "").length + 1);
+        check(Boolean(secretName) && mount.readOnly === true && !mount.subPath,
+          `${at}: env ${e.name} names a file of a Secret volume mounted read-only (without subPath, so updates arrive)`, e.value);
+        check(Boolean(secretsDocumented.get(secretName)?.keys.has(key)),
+          `${at}: env ${e.name} names key ${key} of Secret ${secretName}, whose kubectl create command is documented`);
+      } else if (/PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY/i.test(e.name)) {
         check(e.value === undefined, `${at}: env ${e.name} is not a literal value (use a secretKeyRef)`);
       }
       const cmRef = e.valueFrom?.configMapKeyRef;

@@ -53,7 +53,8 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
                              "SHUTDOWN_DELAY_MS", "SHUTDOWN_GRACE_MS", "HISTOGRAM_BUCKETS", "LOG_LEVEL", "ACCESS_LOG",
                              "MAX_HEADER_BYTES", "MAX_REQUEST_LINE", "ADMIN_PORT", "ADMIN_MAX_CONNECTIONS",
                              "MAX_CONNECTIONS_PER_CLIENT", "BODY_MIN_RATE", "MAX_MEMORY_BYTES",
-                             "MAX_INFLIGHT_BODY_BYTES", "MAX_CONNECTION_MEMORY_BYTES", "SOCKET_BUFFER_BYTES"}) {
+                             "MAX_INFLIGHT_BODY_BYTES", "MAX_CONNECTION_MEMORY_BYTES", "SOCKET_BUFFER_BYTES",
+                             "READ_TOKEN_FILE", "WRITE_TOKEN_FILE"}) {
       ::unsetenv(name);
     }
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);

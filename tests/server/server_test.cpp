@@ -3,6 +3,8 @@
 #include "server/server.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -174,6 +176,76 @@ TEST(ServerTest, TheAdminListenerHasItsOwnAllowance) {
   Client second_admin(s.server().admin_port());
   EXPECT_TRUE(second_admin.wait_closed());
   EXPECT_EQ(s.server().rejected(server::Rejection::kAdminLimit), 1u);
+}
+
+// Signals for one test: blocked in this thread (so in the server's threads, started after it) and
+// restored afterwards. Sent to the whole process, they wait pending for the server's signalfd.
+class BlockedSignals {
+ public:
+  explicit BlockedSignals(std::initializer_list<int> signals) {
+    sigemptyset(&set_);
+    for (const int signal_number : signals) sigaddset(&set_, signal_number);
+    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+  }
+  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  static sigset_t only(int signal_number) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal_number);
+    return set;
+  }
+
+ private:
+  sigset_t set_{};
+  sigset_t previous_{};
+};
+
+TEST(ServerTest, AReloadSignalCallsOnReloadEachTimeAndServingGoesOn) {
+  const BlockedSignals blocked{SIGHUP};
+  std::atomic<int> reloads{0};
+  server::ServerOptions options;
+  options.signal_reload = server::SignalReload{BlockedSignals::only(SIGHUP), [&reloads] { reloads.fetch_add(1); }};
+  InProcessServer s(options);
+  for (int expected = 1; expected <= 3; ++expected) {
+    ::kill(::getpid(), SIGHUP);  // one at a time: pending signals of one number merge
+    ASSERT_TRUE(harness::eventually([&] { return reloads.load() == expected; })) << reloads.load();
+  }
+  Client client(s.port());
+  const auto r = client.request("GET", "/after-reloads");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "/after-reloads");
+}
+
+TEST(ServerTest, ReloadAndShutdownSignalsEachDoTheirOwn) {
+  const BlockedSignals blocked{SIGHUP, SIGUSR2};
+  std::atomic<int> reloads{0};
+  std::atomic<int> shutdowns{0};
+  server::ServerOptions options;
+  options.signal_reload = server::SignalReload{BlockedSignals::only(SIGHUP), [&reloads] {
+                                                 reloads.fetch_add(1);
+                                                 throw std::runtime_error("a failing reload");
+                                               }};
+  options.signal_shutdown =
+      server::SignalShutdown{BlockedSignals::only(SIGUSR2), 0ms, 1000ms, [&shutdowns](int) { shutdowns.fetch_add(1); }};
+  options.address = *net::parse_address("127.0.0.1", 0);
+  options.threads = 1;
+  server::Server server(
+      std::move(options),
+      [](unsigned, server::ListenerKind, net::EventLoop& loop) { return std::make_unique<TestHandler>(loop); },
+      [](std::string_view, int) {});
+  ASSERT_TRUE(server.start());
+  std::thread loop([&server] { server.run(); });
+  ::kill(::getpid(), SIGHUP);
+  ASSERT_TRUE(harness::eventually([&] { return reloads.load() == 1; }));
+  {
+    Client client(server.port());
+    EXPECT_EQ(client.request("GET", "/still-serving")->status, 200) << "a throwing reload does not stop the server";
+  }
+  EXPECT_EQ(shutdowns.load(), 0);
+  ::kill(::getpid(), SIGUSR2);
+  loop.join();  // run() returns once the shutdown signal has drained the server
+  EXPECT_EQ(shutdowns.load(), 1);
+  EXPECT_EQ(reloads.load(), 1);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // docker-compose.yml, statically: what check_image.sh cannot run here (Grafana) must at least be wired to
 // the files it mounts; every service keeps its hardening and a memory limit; storage_api serves its data
-// port and its admin port, and Prometheus (prometheus.yml) scrapes the admin port.
+// port and its admin port, and Prometheus (prometheus.yml) scrapes the admin port; bearer tokens are opt-in
+// through docker-compose.tokens.yml.
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -109,6 +110,30 @@ export function checkCompose({ repo, check, parseQuantity }) {
     for (const port of published(service)) {
       check(port.startsWith("${BIND_ADDRESS:-127.0.0.1}:"), `compose ${name}: port ${port} binds to \${BIND_ADDRESS:-127.0.0.1}`);
     }
+  }
+
+  // docker-compose.tokens.yml, the opt-in bearer token: docker-compose.yml itself must work without any
+  // secret file, and the override must wire the secret to WRITE_TOKEN_FILE without committing it.
+  check(!compose.secrets && !api.secrets && !("WRITE_TOKEN_FILE" in env) && !("READ_TOKEN_FILE" in env),
+    "compose storage_api: docker-compose.yml needs no token file (tokens are opt-in)");
+  const tokensFile = path.join(repo, "docker-compose.tokens.yml");
+  if (check(fs.existsSync(tokensFile), "docker-compose.tokens.yml exists")) {
+    const tokens = YAML.parse(fs.readFileSync(tokensFile, "utf8"));
+    const apiTokens = tokens.services?.storage_api || {};
+    const secret = (apiTokens.secrets || [])[0];
+    const name = typeof secret === "string" ? secret : secret?.source;
+    const source = tokens.secrets?.[name]?.file;
+    check(apiTokens.environment?.WRITE_TOKEN_FILE === `/run/secrets/${name}`,
+      `compose tokens: WRITE_TOKEN_FILE is the mounted secret /run/secrets/${name}`, String(apiTokens.environment?.WRITE_TOKEN_FILE));
+    const gitignore = fs.readFileSync(path.join(repo, ".gitignore"), "utf8").split("\n");
+    check(/^\.\/secrets\/[\w.-]+$/.test(String(source)) && gitignore.includes("/secrets/") &&
+      !fs.readFileSync(path.join(repo, ".dockerignore"), "utf8").split("\n").some((l) => /^!.*secrets/.test(l)),
+      `compose tokens: secret ${name} is a file under ./secrets/, git-ignored and outside the build context`, String(source));
+    const trafficTokens = tokens.services?.traffic || {};
+    check(Object.keys(tokens.services || {}).every((s) => s in services) &&
+      trafficTokens.environment?.TOKEN_FILE === `/run/secrets/${name}` &&
+      (trafficTokens.secrets || []).some((t) => (typeof t === "string" ? t : t?.source) === name),
+      "compose tokens: the traffic profile sends the same token (TOKEN_FILE), services match docker-compose.yml");
   }
   return compose;
 }
