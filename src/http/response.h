@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/shared_bytes.h"
+#include "http/http_date.h"
 #include "http/output_queue.h"
 
 namespace http {
@@ -44,7 +45,7 @@ class DateCache {
 
  private:
   std::time_t cached_second_ = -1;
-  char text_[32] = {};
+  char text_[kHttpDateBytes] = {};
   std::size_t length_ = 0;
 };
 
