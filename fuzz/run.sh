@@ -5,7 +5,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 20)
-#   FUZZ_TARGETS   space-separated subset of targets (default: all four)
+#   FUZZ_TARGETS   space-separated subset of targets (default: all five)
 #   FUZZ_JOBS      parallel build jobs (default 2)
 #   CXX_FUZZ       clang++ to build with (default clang++)
 #
@@ -18,7 +18,7 @@ repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz_dir="$repo_dir/fuzz"
 build_dir="${1:-${TMPDIR:-/tmp}/storage_api-fuzz}"
 seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection}"
+targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection fuzz_range}"
 jobs="${FUZZ_JOBS:-2}"
 compiler="${CXX_FUZZ:-clang++}"
 

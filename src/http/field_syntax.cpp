@@ -104,22 +104,6 @@ bool count_groups(std::string_view text, bool ipv4_last, unsigned& groups) noexc
   }
 }
 
-bool is_quoted_string(std::string_view text) noexcept {
-  if (text.size() < 2 || text.front() != '"' || text.back() != '"') return false;
-  text = text.substr(1, text.size() - 2);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\\') {
-      if (++i == text.size()) return false;
-      const auto escaped = static_cast<unsigned char>(text[i]);
-      if (escaped != '\t' && (escaped < 0x20 || escaped == 0x7f)) return false;
-    } else if (c == '"' || (c != '\t' && (c < 0x20 || c == 0x7f))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 bool parse_content_length(std::string_view value, std::uint64_t& length) noexcept {
@@ -164,11 +148,9 @@ bool is_transfer_coding(std::string_view element) noexcept {
     if (i == element.size() || element[i] != '=') return false;
     i = skip_ows(i + 1);
     if (i < element.size() && element[i] == '"') {
-      // The quoted-string runs to the closing quote not escaped by a backslash.
-      std::size_t close = i + 1;
-      while (close < element.size() && element[close] != '"') close += element[close] == '\\' ? 2 : 1;
-      if (close >= element.size() || !is_quoted_string(element.substr(i, close + 1 - i))) return false;
-      i = close + 1;
+      const std::size_t quoted = quoted_string_length(element.substr(i));
+      if (quoted == std::string_view::npos) return false;
+      i += quoted;
     } else {
       const std::size_t value_end = token_end(i);
       if (value_end == i) return false;
@@ -176,6 +158,22 @@ bool is_transfer_coding(std::string_view element) noexcept {
     }
   }
   return true;
+}
+
+std::size_t quoted_string_length(std::string_view text) noexcept {
+  if (text.empty() || text.front() != '"') return std::string_view::npos;
+  // Control bytes other than HTAB, and DEL, are neither qdtext nor escapable.
+  const auto is_text = [](unsigned char c) noexcept { return c == '\t' || (c >= 0x20 && c != 0x7f); };
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      if (++i == text.size() || !is_text(static_cast<unsigned char>(text[i]))) return std::string_view::npos;
+    } else if (!is_text(c)) {
+      return std::string_view::npos;
+    }
+  }
+  return std::string_view::npos;
 }
 
 bool is_ipv6_address(std::string_view text) noexcept {

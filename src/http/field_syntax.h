@@ -34,4 +34,9 @@ bool is_valid_host(std::string_view value) noexcept;
 
 bool is_ipv6_address(std::string_view text) noexcept;  // RFC 3986 IPv6address, without brackets
 
+// The length of the quoted-string (RFC 9110 5.6.4) that starts `text`, or npos when none does: DQUOTE,
+// then qdtext (HTAB, SP, visible bytes but DQUOTE and backslash, obs-text) or quoted-pair (a backslash and
+// HTAB, SP, a visible byte or obs-text), then DQUOTE.
+std::size_t quoted_string_length(std::string_view text) noexcept;
+
 }  // namespace http::field_syntax

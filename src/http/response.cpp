@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "base/utc_time.h"
+#include "http/http_date.h"
 
 namespace http {
 
@@ -66,33 +66,7 @@ Response Response::error(int status) {
 
 std::string_view DateCache::get(std::time_t now) noexcept {
   if (now != cached_second_) {
-    const base::UtcTime t = base::utc_time(now);
-    // IMF-fixdate (RFC 9110 5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-    char* p = text_;
-    auto put = [&p](std::string_view text) {
-      std::memcpy(p, text.data(), text.size());
-      p += text.size();
-    };
-    auto put2 = [&p](unsigned v) {
-      *p++ = static_cast<char>('0' + v / 10);
-      *p++ = static_cast<char>('0' + v % 10);
-    };
-    put(base::weekday_abbreviation(t.weekday));
-    put(", ");
-    put2(t.day);
-    *p++ = ' ';
-    put(base::month_abbreviation(t.month));
-    *p++ = ' ';
-    p = std::to_chars(p, text_ + sizeof text_, t.year).ptr;
-    *p++ = ' ';
-    put2(t.hour);
-    *p++ = ':';
-    put2(t.minute);
-    *p++ = ':';
-    put2(t.second);
-    std::memcpy(p, " GMT", 4);
-    p += 4;
-    length_ = static_cast<std::size_t>(p - text_);
+    length_ = format_http_date(now, text_).size();
     cached_second_ = now;
   }
   return {text_, length_};

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/shared_bytes.h"
+#include "http/http_date.h"
 #include "http/output_queue.h"
 
 namespace http {
@@ -52,7 +53,7 @@ class DateCache {
 
  private:
   std::time_t cached_second_ = -1;
-  char text_[32] = {};
+  char text_[kHttpDateBytes] = {};
   std::size_t length_ = 0;
 };
 

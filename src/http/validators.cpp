@@ -1,0 +1,163 @@
+#include "http/validators.h"
+
+#include "base/text.h"
+
+namespace http {
+namespace {
+
+// etagc = %x21 / %x23-7E / obs-text
+constexpr bool is_etagc(char c) noexcept {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte == 0x21 || (byte >= 0x23 && byte <= 0x7e) || byte >= 0x80;
+}
+
+// The length of the entity-tag at the start of `text` (0: none), and the tag.
+std::size_t read_entity_tag(std::string_view text, EntityTag& tag) noexcept {
+  std::size_t i = 0;
+  tag.weak = text.substr(0, 2) == "W/";
+  if (tag.weak) i = 2;
+  if (i >= text.size() || text[i] != '"') return 0;
+  const std::size_t open = i++;
+  while (i < text.size() && is_etagc(text[i])) ++i;
+  if (i >= text.size() || text[i] != '"') return 0;
+  tag.opaque = text.substr(open, i + 1 - open);
+  return i + 1;
+}
+
+enum class Comparison { kStrong, kWeak };
+
+// What one If-Match or If-None-Match field says, over all its lines.
+struct TagList {
+  bool present = false;
+  bool malformed = false;
+  bool star = false;
+  std::size_t members = 0;
+  bool matched = false;  // a listed tag matches the current one by the field's comparison
+};
+
+// #( "*" / entity-tag ) of one field line, into `list`: elements are separated by OWS "," OWS, and empty
+// ones are skipped (RFC 9110 5.6.1.2). Not field_syntax::for_each_list_element: a tag may hold a comma.
+void scan_tag_list(std::string_view line, const std::optional<EntityTag>& current, Comparison comparison,
+                   TagList& list) noexcept {
+  list.present = true;
+  bool after_element = false;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    const char c = line[i];
+    if (base::is_ows(c)) {
+      ++i;
+      continue;
+    }
+    if (c == ',') {
+      after_element = false;
+      ++i;
+      continue;
+    }
+    if (after_element) {  // two elements with no comma between them
+      list.malformed = true;
+      return;
+    }
+    after_element = true;
+    ++list.members;
+    if (c == '*') {
+      list.star = true;
+      ++i;
+      continue;
+    }
+    EntityTag tag;
+    const std::size_t length = read_entity_tag(line.substr(i), tag);
+    if (length == 0) {
+      list.malformed = true;
+      return;
+    }
+    if (current && (comparison == Comparison::kStrong ? strong_match(tag, *current) : weak_match(tag, *current))) {
+      list.matched = true;
+    }
+    i += length;
+  }
+}
+
+// If-Modified-Since and If-Unmodified-Since hold one HTTP-date; a second line makes the value a list, which
+// the recipient must ignore (RFC 9110 13.1.3, 13.1.4), as it must an invalid date.
+struct DateField {
+  std::size_t lines = 0;
+  std::string_view value;
+
+  std::optional<std::int64_t> date() const noexcept {
+    if (lines != 1) return std::nullopt;
+    return parse_http_date(value);
+  }
+};
+
+constexpr bool is_get_or_head(Method method) noexcept { return method == Method::kGet || method == Method::kHead; }
+
+}  // namespace
+
+std::optional<EntityTag> parse_entity_tag(std::string_view text) noexcept {
+  EntityTag tag;
+  const std::size_t length = read_entity_tag(text, tag);
+  if (length == 0 || length != text.size()) return std::nullopt;
+  return tag;
+}
+
+std::size_t entity_tag_length(std::string_view text) noexcept {
+  EntityTag tag;
+  return read_entity_tag(text, tag);
+}
+
+std::string_view format_etag(std::uint64_t hash, char* out) noexcept {
+  out[0] = '"';
+  for (int i = 16; i >= 1; --i) {
+    out[i] = base::kLowerHexDigits[hash & 0xf];
+    hash >>= 4;
+  }
+  out[17] = '"';
+  return {out, kEtagBytes};
+}
+
+Precondition evaluate_preconditions(const RequestHead& head, const Validators& current) noexcept {
+  const std::optional<EntityTag> current_tag = current.exists ? parse_entity_tag(current.etag) : std::nullopt;
+  TagList if_match;
+  TagList if_none_match;
+  DateField if_unmodified_since;
+  DateField if_modified_since;
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    const Header& field = head.headers[i];
+    // Every name here starts with "If-": most fields are passed over on their length or first byte.
+    if (field.name.size() < 8 || base::to_lower_ascii(field.name[0]) != 'i') continue;
+    if (base::equals_ignore_case(field.name, "If-Match")) {
+      scan_tag_list(field.value, current_tag, Comparison::kStrong, if_match);
+    } else if (base::equals_ignore_case(field.name, "If-None-Match")) {
+      scan_tag_list(field.value, current_tag, Comparison::kWeak, if_none_match);
+    } else if (base::equals_ignore_case(field.name, "If-Unmodified-Since")) {
+      ++if_unmodified_since.lines;
+      if_unmodified_since.value = field.value;
+    } else if (base::equals_ignore_case(field.name, "If-Modified-Since")) {
+      ++if_modified_since.lines;
+      if_modified_since.value = field.value;
+    }
+  }
+  // "*" is the whole field value or nothing: beside a tag (or another "*") the field is malformed.
+  const auto malformed = [](const TagList& list) noexcept { return list.malformed || (list.star && list.members > 1); };
+  if (malformed(if_match) || malformed(if_none_match)) return Precondition::kMalformed;
+
+  if (if_match.present) {
+    const bool passes = current.exists && (if_match.star || if_match.matched);
+    if (!passes) return Precondition::kFailed;
+  } else if (current.exists) {
+    const std::optional<std::int64_t> date = if_unmodified_since.date();
+    if (date && current.last_modified > *date) return Precondition::kFailed;
+  }
+
+  const bool get_or_head = is_get_or_head(head.method);
+  if (if_none_match.present) {
+    const bool passes = if_none_match.star ? !current.exists : !if_none_match.matched;
+    if (!passes) return get_or_head ? Precondition::kNotModified : Precondition::kFailed;
+  } else if (get_or_head && current.exists) {
+    const std::optional<std::int64_t> date = if_modified_since.date();
+    if (date && current.last_modified <= *date) return Precondition::kNotModified;
+  }
+  return Precondition::kProceed;
+}
+
+}  // namespace http
