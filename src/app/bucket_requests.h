@@ -55,7 +55,7 @@ class BucketRequests {
   RefusalMetrics& refusals_;
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
-  char date_text_[32] = {};  // an IMF-fixdate is 29 bytes
+  char date_text_[http::kHttpDateBytes] = {};
   char range_text_[http::kMaxContentRangeBytes] = {};
 };
 
