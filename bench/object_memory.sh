@@ -35,6 +35,7 @@ declare -A PID=()
 log() { printf '[objects] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# shellcheck disable=SC2317  # cleanup runs through trap
 cleanup() {
   local name
   for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null || true; done
@@ -57,6 +58,12 @@ if [[ -z "$BIN" || -z "$LOADER" ]]; then
   BIN="${BIN:-$BUILD_DIR/storage_api}"
   LOADER="${LOADER:-$BUILD_DIR/bench/object_loader}"
 fi
+
+stop() {  # name
+  kill "${PID[$1]}" 2>/dev/null || true
+  wait "${PID[$1]}" 2>/dev/null || true
+  unset "PID[$1]"
+}
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
@@ -89,8 +96,7 @@ measure_storage_api() {  # name binary port
   [[ "${stored%.*}" == "$COUNT" ]] || die "$name holds ${stored:-?} buckets, not $COUNT"
   after="$(rss_kib "${PID[$name]}")"
   log "$name: stored_bytes $(metric "$port" storage_api_stored_bytes)"
-  kill "${PID[$name]}" && wait "${PID[$name]}" 2>/dev/null || true
-  unset "PID[$name]"
+  stop "$name"
   awk -v b="$before" -v a="$after" -v n="$COUNT" -v s="$start" -v e="$end" \
     'BEGIN { printf "%.1f %d %d %.1f\n", (a - b) * 1024 / n, b, a, e - s }'
 }
@@ -114,8 +120,7 @@ measure_redis() {  # port
   [[ "$keys" == "$COUNT" ]] || die "redis holds ${keys:-?} keys, not $COUNT"
   after="$(rss_kib "${PID[redis]}")"
   log "redis: $(timeout 5 redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" || $1 == "mem_allocator" { printf "%s %s ", $1, $2 }')"
-  kill "${PID[redis]}" && wait "${PID[redis]}" 2>/dev/null || true
-  unset "PID[redis]"
+  stop redis
   awk -v b="$before" -v a="$after" -v n="$COUNT" -v s="$start" -v e="$end" \
     'BEGIN { printf "%.1f %d %d %.1f\n", (a - b) * 1024 / n, b, a, e - s }'
 }
