@@ -264,8 +264,11 @@ class ServiceFixture {
     dates_.update(1'700'000'000);
   }
   http::Connection& connection() noexcept { return connection_; }
-  // The stored bytes of `id` (kept alive by the store).
-  std::string_view value(std::string_view id) const { return store_.get(id).view(); }
+  // The stored bytes of the large value `id`, which the store keeps alive.
+  std::string_view value(std::string_view id) const {
+    store::Lookup out;
+    return store_.get(id, out) && out.owner ? out.owner.view() : std::string_view();
+  }
 
  private:
   store::BucketStore store_;

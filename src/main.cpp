@@ -204,8 +204,8 @@ int main(int argc, char** argv) {
                                  [&store] { return static_cast<double>(store.bucket_count()); });
   metrics::CallbackGauge stored_bytes(
       "storage_api_stored_bytes",
-      "Bytes charged to the storage cap: each stored bucket's id, value and a fixed per-bucket overhead, "
-      "plus replaced or deleted values still being sent to a client.",
+      "Bytes charged to the storage cap: the store's slab pages, index tables, interned content types and "
+      "large values' blocks, including replaced or deleted values still being sent to a client.",
       [&store] { return static_cast<double>(store.stored_bytes()); });
   metrics::CallbackGauge capacity("storage_api_storage_capacity_bytes",
                                   "Cap on stored entries (MAX_STORAGE_BYTES); puts beyond it are answered 507.",

@@ -100,6 +100,10 @@ class MemoryReservation {
     return true;
   }
 
+  // Stops holding the bytes without releasing them and returns them: the caller now accounts for them on
+  // the same account (folds them into one step with other changes, then adopt()s what it keeps).
+  [[nodiscard]] std::size_t disown() noexcept { return std::exchange(bytes_, 0); }
+
   std::size_t bytes() const noexcept { return bytes_; }
   MemoryAccount* account() const noexcept { return account_; }
 

@@ -1,156 +1,326 @@
 #include "store/bucket_store.h"
 
-#include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
 #include <utility>
 
+#include "base/xxhash64.h"
 #include "store/entry_table.h"
+#include "store/slab.h"
+#include "store/store_shard.h"
 
 namespace store {
 namespace {
 
-// A cache line: shards sit side by side in one array, and a lock taken on one must not slow its neighbour.
-constexpr std::size_t kCacheLineBytes = 64;
 // shard_of() scales 32 bits of the hash.
 constexpr std::size_t kMaxShards = std::size_t{1} << 16;
 
-std::size_t saturating_add(std::size_t a, std::size_t b) noexcept { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+// A copy into a Lookup goes through a call to memcpy: GCC expands a variable-length copy into a buffer of
+// known size inline as `rep movsq`, whose start-up alone costs more than copying a short value (5 of the
+// 60 ns of a 16-byte get).
+[[gnu::noinline]] void copy_out(char* to, std::string_view from) noexcept {
+  if (!from.empty()) std::memcpy(to, from.data(), from.size());
+}
 
-// The part of an entry's cost charged with the entry itself rather than with its value.
-std::size_t entry_bytes(std::size_t id_size) noexcept {
-  return saturating_add(id_size, BucketStore::kEntryOverheadBytes);
+std::int64_t clamp_modified(std::int64_t modified) noexcept {
+  if (modified > entry::kMaxModified) return entry::kMaxModified;
+  if (modified < entry::kMinModified) return entry::kMinModified;
+  return modified;
 }
 
 }  // namespace
 
-struct alignas(kCacheLineBytes) BucketStore::Shard {
-  mutable std::shared_mutex mutex;
-  EntryTable table;
+// A put's object, made ready before the lock.
+struct BucketStore::Incoming {
+  std::string_view id;
+  std::string_view content_type;  // written into the entry when the shape keeps it
+  std::string_view bytes;         // an inline value's bytes
+  base::SharedBytes block;        // a large value
+  EntryShape shape;
+  ObjectMeta meta;
+};
+
+// What an operation hands back from under the lock, to be freed, dropped and released after it, in that
+// order: so the account never shows less than is allocated.
+struct BucketStore::Leftovers {
+  PagePtr spare_page;
+  PagePtr emptied_page;
+  SlotArray spare_array;
+  SlotArray retired_array;
+  base::SharedBytes old_block;
+  std::uint32_t type_to_release = entry::kNoType;
+  std::size_t bytes_to_release = 0;
+
+  void finish(base::MemoryAccount& account, ContentTypes& types) noexcept {
+    spare_page.reset();
+    emptied_page.reset();
+    spare_array = SlotArray();
+    retired_array = SlotArray();
+    old_block = base::SharedBytes();
+    if (bytes_to_release != 0) account.release(bytes_to_release);
+    types.release(type_to_release);
+  }
 };
 
 BucketStore::BucketStore(std::size_t max_bytes, const base::HashKey& key, std::size_t shard_count)
     : account_(max_bytes),
       key_(key),
       shard_count_(shard_count == 0 ? 1 : (shard_count > kMaxShards ? kMaxShards : shard_count)),
+      types_(key, account_),
       shards_(std::make_unique<Shard[]>(shard_count_)) {}
 
-BucketStore::~BucketStore() = default;
-
-std::size_t BucketStore::entry_cost(std::size_t id_size, std::size_t value_size) noexcept {
-  return saturating_add(entry_bytes(id_size), saturating_add(base::SharedBytes::header_bytes(), value_size));
-}
-
-BucketStore::PutResult BucketStore::put(std::string_view id, base::ByteBuilder&& value) noexcept {
-  base::SharedBytes bytes = std::move(value).freeze();
-  if (!bytes) return PutResult::kCapacityExceeded;  // not even the header could be allocated
-  return insert(id, std::move(bytes));
-}
-
-BucketStore::PutResult BucketStore::put(std::string_view id, std::string_view value) noexcept {
-  // Charged to no account yet: insert() reserves it on the store's.
-  base::SharedBytes bytes = base::SharedBytes::copy_of(value);
-  if (!bytes) return PutResult::kCapacityExceeded;
-  return insert(id, std::move(bytes));
-}
-
-bool BucketStore::charge_replacement(base::SharedBytes& old_value, base::MemoryReservation& charge) noexcept {
-  if (base::MemoryReservation* old_charge = old_value.sole_owner_charge()) {
-    // Only the map holds the old value, and under the unique lock no reader can take it: the new value takes
-    // over the old one's reservation, resized in one step, so no other put can take the bytes in between.
-    if (!old_charge->resize(charge.bytes())) return false;
-    charge = std::move(*old_charge);  // releases the new value's charge on its previous account first
-    return true;
+BucketStore::~BucketStore() {
+  // The large values' blocks release their charges into the account, which outlives them.
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    shards_[i].table.for_each([](char* entry) { (void)retire_entry(EntryRef(entry)); });
   }
-  // A reader still holds the old value, which stays charged until it is done: reserve the new one whole.
-  return charge.move_to(account_);
 }
 
-BucketStore::PutResult BucketStore::insert(std::string_view id, base::SharedBytes value) noexcept {
-  const std::uint64_t id_hash = hash(id);
-  Shard& shard = shards_[shard_of(id_hash)];
-  // Everything this put allocates is allocated here (a resize's array too, unless another thread changed
-  // the shard's size meanwhile), and everything it frees (a replaced entry and its value, a refused entry,
-  // a replaced bucket array) is held in these until after the lock is released.
-  EntryPtr fresh = make_entry(id_hash, id, std::move(value));
-  if (!fresh) return PutResult::kCapacityExceeded;
-  BucketArray spare = shard.table.prepare_resize(+1);
-  BucketArray retired;
-  EntryPtr previous;
-  std::unique_lock lock(shard.mutex);
-
-  // The value was frozen or copied by this call: it has no other owner.
-  base::MemoryReservation& charge = *fresh->value.sole_owner_charge();
-  if (Entry** link = shard.table.find(id_hash, id)) {
-    if (!charge_replacement((*link)->value, charge)) return PutResult::kCapacityExceeded;
-    previous = shard.table.replace(link, std::move(fresh));
-    return PutResult::kReplaced;
-  }
-  // The entry's part and the value's part are reserved in one step: a concurrent put near the cap never
-  // sees half of this one's reservation and is refused for it.
-  const std::size_t value_bytes = charge.bytes();
-  const std::size_t total = saturating_add(entry_bytes(id.size()), value_bytes);
-  if (total == SIZE_MAX || !account_.try_reserve(total)) return PutResult::kCapacityExceeded;
-  charge = base::MemoryReservation::adopt(account_, value_bytes);
-  retired = shard.table.insert(std::move(fresh), std::move(spare));
-  return PutResult::kCreated;
+std::size_t BucketStore::entry_bytes(std::size_t id_size, std::size_t value_size) noexcept {
+  if (id_size == 0 || id_size > kMaxIdBytes) return SIZE_MAX;
+  const EntryShape shape = EntryShape::of(id_size, entry::kNoType, 0, value_size);
+  const std::size_t slot = SizeClasses::bytes(SizeClasses::of(shape.bytes()));
+  if (!shape.large) return slot;
+  const std::size_t block = base::SharedBytes::header_bytes() + kLargeBlockOverheadBytes;
+  return value_size > SIZE_MAX - slot - block ? SIZE_MAX : slot + block + value_size;
 }
 
-base::SharedBytes BucketStore::get(std::string_view id) const noexcept {
-  const std::uint64_t id_hash = hash(id);
-  const Shard& shard = shards_[shard_of(id_hash)];
-  std::shared_lock lock(shard.mutex);
-  Entry** link = shard.table.find(id_hash, id);
-  return link == nullptr ? base::SharedBytes() : (*link)->value;
-}
-
-bool BucketStore::erase(std::string_view id) noexcept {
-  const std::uint64_t id_hash = hash(id);
-  Shard& shard = shards_[shard_of(id_hash)];
-  BucketArray spare = shard.table.prepare_resize(-1);
-  BucketArray retired;
-  EntryPtr removed;
-  {
-    std::unique_lock lock(shard.mutex);
-    Entry** link = shard.table.find(id_hash, id);
-    if (link == nullptr) return false;
-    removed = shard.table.remove(link, std::move(spare), retired);
-  }
-  // The entry's part is released once its block is freed, so the account never shows less than is
-  // allocated; the value's charge goes with its last reference (now, unless a reader still holds it).
-  const std::size_t released = entry_bytes(removed->id_size);
-  removed.reset();
-  account_.release(released);
+bool BucketStore::prepare(std::string_view id, std::string_view value, std::string_view content_type,
+                          std::int64_t modified, Incoming& in) noexcept {
+  if (id.empty() || id.size() > kMaxIdBytes || content_type.size() > kMaxContentTypeBytes) return false;
+  // Hashed once, here, outside any lock.
+  in.meta = {base::xxhash64(value), clamp_modified(modified), value.size()};
+  std::uint32_t code = entry::kNoType;
+  if (!types_.acquire(content_type, code)) return false;
+  in.id = id;
+  in.content_type = content_type;
+  in.shape = EntryShape::of(id.size(), code, code == entry::kInlineType ? content_type.size() : 0, value.size());
   return true;
 }
 
-bool BucketStore::would_fit(std::string_view id, std::size_t value_size) const noexcept {
-  const std::size_t value_charge = saturating_add(base::SharedBytes::header_bytes(), value_size);
-  std::size_t needed = saturating_add(entry_bytes(id.size()), value_charge);
-  // A new entry needs the most, so when it fits any put of that size does: the common case asks no lock.
-  if (needed != SIZE_MAX && needed <= account_.available()) return true;
-  {
-    const std::uint64_t id_hash = hash(id);
-    const Shard& shard = shards_[shard_of(id_hash)];
-    std::shared_lock lock(shard.mutex);
-    if (Entry** link = shard.table.find(id_hash, id)) {
-      // Other readers may take or drop references meanwhile: a snapshot, as this whole check is.
-      const base::SharedBytes& old_value = (*link)->value;
-      if (old_value.use_count() == 1) {
-        const std::size_t old_charge = old_value.charged_bytes();
-        needed = value_charge > old_charge ? value_charge - old_charge : 0;
-      } else {
-        needed = value_charge;
-      }
+PutOutcome BucketStore::put(std::string_view id, base::ByteBuilder&& value, std::string_view content_type,
+                            std::int64_t modified, const Condition* condition) noexcept {
+  base::ByteBuilder body = std::move(value);  // freed when this returns, after the lock
+  Incoming in;
+  if (!prepare(id, body.view(), content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
+  if (in.shape.large) {
+    in.block = std::move(body).freeze();
+    if (!in.block) {
+      types_.release(in.shape.type_code);
+      return {PutResult::kCapacityExceeded, {}};
     }
+  } else {
+    in.bytes = body.view();
   }
-  return needed != SIZE_MAX && needed <= account_.available();
+  return put_prepared(in, condition);
 }
 
-std::size_t BucketStore::bucket_count() const noexcept {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < shard_count_; ++i) count += shards_[i].table.size();
-  return count;
+PutOutcome BucketStore::put(std::string_view id, std::string_view value, std::string_view content_type,
+                            std::int64_t modified, const Condition* condition) noexcept {
+  Incoming in;
+  if (!prepare(id, value, content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
+  if (in.shape.large) {
+    // Charged to no account yet: store() reserves it on the store's.
+    in.block = base::SharedBytes::copy_of(value);
+    if (!in.block) {
+      types_.release(in.shape.type_code);
+      return {PutResult::kCapacityExceeded, {}};
+    }
+  } else {
+    in.bytes = value;
+  }
+  return put_prepared(in, condition);
+}
+
+PutOutcome BucketStore::put_prepared(Incoming& in, const Condition* condition) noexcept {
+  const std::uint64_t id_hash = hash(in.id);
+  Shard& shard = shards_[shard_of(id_hash)];
+  Leftovers left;
+  left.spare_page = shard.slab.prepare(SizeClasses::of(in.shape.bytes()));
+  // Unless the entry is stored, the type reference this put took is dropped.
+  left.type_to_release = in.shape.type_code;
+  PutOutcome outcome;
+  {
+    std::unique_lock lock(shard.mutex);
+    outcome = put_locked(shard, id_hash, in, condition, left);
+  }
+  left.finish(account_, types_);
+  return outcome;
+}
+
+PutOutcome BucketStore::put_locked(Shard& shard, std::uint64_t id_hash, Incoming& in, const Condition* condition,
+                                     Leftovers& left) noexcept {
+  const std::uint32_t found = shard.table.find(id_hash, in.id);
+  const bool exists = found != EntryTable::kNotFound;
+  const EntryRef old(exists ? shard.table.entry_at(found) : nullptr);
+  const ObjectMeta current = exists ? old.meta() : ObjectMeta{};
+  if (condition != nullptr && !condition->allows(exists ? &current : nullptr)) {
+    return {PutResult::kPreconditionFailed, current};
+  }
+  const PutOutcome refused{PutResult::kCapacityExceeded, {}};
+  const std::size_t size_class = SizeClasses::of(in.shape.bytes());
+  const std::size_t old_class = exists ? SizeClasses::of(old.bytes()) : 0;
+  const bool in_place = exists && old_class == size_class;
+
+  // A new id may need a larger table: built now, beside the current one, and adopted only if the put goes
+  // ahead. Without it the table must still have room.
+  bool grow = false;
+  if (!exists) {
+    const std::uint32_t capacity = shard.table.capacity();
+    const std::uint32_t target = EntryTable::target_capacity(shard.table.size() + std::size_t{1}, capacity);
+    if (target > capacity) {
+      left.spare_array = SlotArray::allocate(target);
+      grow = left.spare_array && shard.table.rebuild_into(left.spare_array, key_) &&
+             shard.table.can_insert_into(left.spare_array, id_hash);
+    }
+    if (!grow && !shard.table.can_insert(id_hash)) return refused;
+  }
+
+  // The account's change, in one step: what this put adds, less what it gives back.
+  std::size_t gain = in_place ? 0 : shard.slab.page_needed(size_class);
+  std::size_t loss = exists && !in_place ? shard.slab.page_freed_by_pop(old_class) : 0;
+  if (in.shape.large) gain += kLargeBlockOverheadBytes;
+  if (exists && old.large()) loss += kLargeBlockOverheadBytes;
+  // A large value was frozen or copied by this call: it has no other owner. An old one nobody else holds
+  // (under the exclusive lock no reader can take it now) gives back its charge; one a reader holds keeps it.
+  base::MemoryReservation* new_charge = in.shape.large ? in.block.sole_owner_charge() : nullptr;
+  base::MemoryReservation* old_charge = exists && old.large() ? old.value_block().sole_owner_charge() : nullptr;
+  if (new_charge != nullptr) gain += new_charge->bytes();
+  const std::size_t old_value_bytes = old_charge != nullptr ? old_charge->disown() : 0;
+  loss += old_value_bytes;
+  const std::size_t growth_gain = grow ? SlotArray::charge(left.spare_array.capacity()) : 0;
+  const std::size_t growth_loss = grow ? shard.table.charge() : 0;
+  std::size_t reserved = 0;
+  const auto reserve = [&](std::size_t add, std::size_t give) {
+    if (add <= give) return true;
+    if (!account_.try_reserve(add - give)) return false;
+    reserved = add - give;
+    return true;
+  };
+  if (!reserve(gain + growth_gain, loss + growth_loss)) {
+    // The larger table is only wanted: without it the put may still fit.
+    const bool fits = grow && shard.table.can_insert(id_hash) && reserve(gain, loss);
+    if (!fits) {
+      if (old_charge != nullptr) *old_charge = base::MemoryReservation::adopt(account_, old_value_bytes);
+      return refused;
+    }
+    grow = false;
+  }
+  if (!in_place && !shard.slab.reserve_slot(size_class, left.spare_page)) {
+    if (reserved != 0) account_.release(reserved);
+    if (old_charge != nullptr) *old_charge = base::MemoryReservation::adopt(account_, old_value_bytes);
+    return refused;
+  }
+  gain += grow ? growth_gain : 0;
+  loss += grow ? growth_loss : 0;
+  left.bytes_to_release = loss > gain ? loss - gain : 0;
+
+  // Committed: nothing below can fail.
+  if (new_charge != nullptr) *new_charge = base::MemoryReservation::adopt(account_, new_charge->bytes());
+  if (grow) left.retired_array = shard.table.adopt(std::move(left.spare_array));
+  if (exists) {
+    left.type_to_release = old.type_code();
+    shard.large_entries -= old.large() ? 1 : 0;
+    left.old_block = retire_entry(old);
+  } else {
+    left.type_to_release = entry::kNoType;
+  }
+  char* slot = in_place ? old.data() : shard.slab.push(size_class);
+  write_entry(slot, in.shape, in.id, in.content_type, in.bytes, std::move(in.block), in.meta);
+  shard.large_entries += in.shape.large ? 1 : 0;
+  if (!exists) {
+    shard.table.insert(id_hash, slot);
+    return {PutResult::kCreated, in.meta};
+  }
+  if (!in_place) {
+    shard.table.set_entry(found, slot);
+    vacate(shard, old_class, old.data(), left);
+  }
+  return {PutResult::kReplaced, in.meta};
+}
+
+void BucketStore::vacate(Shard& shard, std::size_t size_class, char* hole, Leftovers& left) noexcept {
+  char* last = shard.slab.last(size_class);
+  if (last != hole) {
+    relocate_entry(hole, last);
+    shard.table.repoint(hash(EntryRef(hole).id()), last, hole);
+  }
+  shard.slab.pop(size_class, left.emptied_page);
+}
+
+bool BucketStore::get(std::string_view id, Lookup& out, bool with_value) const noexcept {
+  out.owner = base::SharedBytes();  // a reference dropped here, outside the lock, may free a value
+  out.meta = {};
+  out.content_type = {};
+  out.value = {};
+  const std::uint64_t id_hash = hash(id);
+  const Shard& shard = shards_[shard_of(id_hash)];
+  std::shared_lock lock(shard.mutex);
+  const std::uint32_t found = shard.table.find(id_hash, id);
+  if (found == EntryTable::kNotFound) return false;
+  const EntryRef entry(shard.table.entry_at(found));
+  out.meta = entry.meta();
+  const std::uint32_t code = entry.type_code();
+  std::string_view type;
+  if (code == entry::kInlineType) {
+    type = entry.inline_type();
+  } else if (code != entry::kNoType) {
+    type = types_.view(code);
+  }
+  copy_out(out.copy_, type);
+  out.content_type = {out.copy_, type.size()};
+  if (!with_value) return true;
+  if (entry.large()) {
+    out.owner = entry.value_block();
+    out.value = out.owner.view();
+  } else {
+    const std::string_view value = entry.inline_value();
+    copy_out(out.copy_ + type.size(), value);
+    out.value = {out.copy_ + type.size(), value.size()};
+  }
+  return true;
+}
+
+EraseResult BucketStore::erase(std::string_view id, const Condition* condition) noexcept {
+  const std::uint64_t id_hash = hash(id);
+  Shard& shard = shards_[shard_of(id_hash)];
+  Leftovers left;
+  {
+    std::unique_lock lock(shard.mutex);
+    const std::uint32_t found = shard.table.find(id_hash, id);
+    if (found == EntryTable::kNotFound) {
+      const bool allowed = condition == nullptr || condition->allows(nullptr);
+      return allowed ? EraseResult::kNotFound : EraseResult::kPreconditionFailed;
+    }
+    const EntryRef old(shard.table.entry_at(found));
+    if (condition != nullptr) {
+      const ObjectMeta current = old.meta();
+      if (!condition->allows(&current)) return EraseResult::kPreconditionFailed;
+    }
+    const std::size_t size_class = SizeClasses::of(old.bytes());
+    std::size_t loss = shard.slab.page_freed_by_pop(size_class);
+    if (old.large()) {
+      loss += kLargeBlockOverheadBytes;
+      --shard.large_entries;
+    }
+    left.type_to_release = old.type_code();
+    left.old_block = retire_entry(old);  // its block's charge goes with its last reference
+    shard.table.erase_at(found);
+    vacate(shard, size_class, old.data(), left);
+    // A sparse table shrinks, when a smaller array can be had (a shrink is only wanted).
+    const std::uint32_t target = EntryTable::target_capacity(shard.table.size(), shard.table.capacity());
+    if (target != 0 && target < shard.table.capacity()) {
+      left.spare_array = SlotArray::allocate(target);
+      if (left.spare_array && shard.table.rebuild_into(left.spare_array, key_)) {
+        loss += shard.table.charge() - SlotArray::charge(target);
+        left.retired_array = shard.table.adopt(std::move(left.spare_array));
+      }
+    }
+    left.bytes_to_release = loss;
+  }
+  left.finish(account_, types_);
+  return EraseResult::kErased;
 }
 
 }  // namespace store

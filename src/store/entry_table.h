@@ -1,101 +1,132 @@
 #pragma once
-// EntryTable: one shard's hash table from id to value. Not synchronised: the store's shard lock guards it.
+// EntryTable: one shard's index from id to entry: open addressing, linear probing, Robin Hood order. Not
+// synchronised: the store's shard lock guards it.
 //
-// An entry is a single malloc'd block holding the chain link, the id's keyed hash, the value and the id's
-// bytes, so an entry costs one allocation besides its value, and the store can build it before taking the
-// lock and free it after. Chains hang off a power-of-two bucket array indexed by the hash's low bits (the
-// store picks the shard with the high bits, so the two choices are independent). The array doubles when the
-// entries outnumber the buckets and halves when they fall below a quarter of them, so beyond its fixed
-// minimum it costs 8 to 32 bytes per entry. The hash is kept in the entry: a lookup compares ids only on a
-// full hash match, and a resize never hashes again.
+// A slot is 8 bytes: the entry's address (8-aligned, below kEntryAddressLimit) with 11 bits of the id's
+// hash as a tag in its 3 low and 8 of its high bits, and in the top 8 bits how far the entry sits from its
+// home slot. A probe reads an entry only when the tags agree (else once in 2048 probes), and keeps no other
+// copy of the hash: the entry is the only place the id lives. The home is the hash's low 32 bits scaled onto
+// the capacity (so any capacity works, not only powers of two), the tag comes from bits 32-42 and the shard
+// from the top bits: independent choices.
 //
-// A resize needs a new array. prepare_resize() reads the size without the lock and allocates the array the
-// next insert or erase will probably need, so the allocation happens before the lock; under the lock the
-// table uses it when it fits, allocates only when it does not, and hands back the old array to be freed
-// after the lock. A resize that cannot be allocated is skipped: longer chains, still correct.
+// Robin Hood order keeps each run of occupied slots sorted by home, so a miss stops at the first entry
+// nearer its home than the probe, an insert shifts the rest of its run one slot on, and an erase shifts it
+// back (no tombstones). An insert that would put an entry 256 or more slots from its home is refused;
+// with a keyed hash at these loads that does not happen.
+//
+// Capacity: an insert that would pass 90% load grows the array by half; an erase that leaves it below 30%
+// shrinks it to 60%. So a growing table costs 8.9 to 13.3 bytes per entry (about 11 on average). The
+// minimum, 16 slots, lives inside the table: an empty shard allocates nothing, and it is part of the
+// store's fixed cost. When a larger array cannot be had the table fills on up to 97%, then refuses inserts.
+// A resize rehashes every id with the store's keyed SipHash (the slots keep too little of the hash to place
+// entries in another capacity): O(entries) under the lock, like the chained table before it.
+//
+// Arrays of 64 KiB or more are mmap'd, so that a replaced one is returned to the system at once rather
+// than left as a hole in the heap; smaller ones are malloc'd. charge() is what an array takes: its size
+// rounded to pages, or its malloc chunk. The store allocates a resize's array under the lock, when the
+// resize happens: that is once per growth by half, it costs far less than the rebuild it serves (whose
+// page faults an mmap'd array takes under the lock in any case), and allocating it before the lock, on a
+// guess, made every put near the threshold, replacements included, allocate and free an array. The array
+// replaced is freed after the lock.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
-#include "base/shared_bytes.h"
+#include "base/siphash.h"
 
 namespace store {
 
-struct Entry {
-  Entry* next = nullptr;
-  std::uint64_t hash = 0;
-  base::SharedBytes value;
-  std::size_t id_size = 0;
-
-  // The id's bytes follow the struct in the same block.
-  std::string_view id() const noexcept { return {reinterpret_cast<const char*>(this + 1), id_size}; }
-};
-
-struct EntryDeleter {
-  void operator()(Entry* entry) const noexcept;
-};
-using EntryPtr = std::unique_ptr<Entry, EntryDeleter>;
-
-// A new entry owning `value`; null (and the value dropped) when the block cannot be allocated.
-EntryPtr make_entry(std::uint64_t hash, std::string_view id, base::SharedBytes value) noexcept;
-
-// A bucket array, or none.
-class BucketArray {
+class SlotArray {
  public:
-  BucketArray() noexcept = default;
-  static BucketArray allocate(std::size_t count) noexcept;  // none when the allocation fails
-  explicit operator bool() const noexcept { return heads_ != nullptr; }
-  std::size_t count() const noexcept { return count_; }
+  SlotArray() noexcept = default;
+  ~SlotArray();
+  SlotArray(SlotArray&& other) noexcept;
+  SlotArray& operator=(SlotArray&& other) noexcept;
+  SlotArray(const SlotArray&) = delete;
+  SlotArray& operator=(const SlotArray&) = delete;
+
+  // A zeroed array of `capacity` slots; the minimum capacity stands for the table's embedded array.
+  // None when the allocation fails.
+  static SlotArray allocate(std::uint32_t capacity) noexcept;
+  // What an array of `capacity` slots is charged: 0 for the embedded minimum.
+  static std::size_t charge(std::uint32_t capacity) noexcept;
+
+  explicit operator bool() const noexcept { return capacity_ != 0; }
+  std::uint32_t capacity() const noexcept { return capacity_; }
 
  private:
   friend class EntryTable;
-  std::unique_ptr<Entry*[]> heads_;
-  std::size_t count_ = 0;
+  void reset() noexcept;
+  std::uint64_t* slots_ = nullptr;  // null for the embedded array
+  std::uint32_t capacity_ = 0;
 };
 
 class EntryTable {
  public:
-  static constexpr std::size_t kMinBuckets = 8;
+  static constexpr std::uint32_t kMinCapacity = 16;
+  static constexpr std::uint32_t kNotFound = UINT32_MAX;
+  static constexpr std::uint32_t kMaxDistance = 255;
 
-  EntryTable();  // allocates the minimum array: an insert never lacks buckets
-  ~EntryTable();
+  EntryTable() noexcept;
   EntryTable(const EntryTable&) = delete;
   EntryTable& operator=(const EntryTable&) = delete;
 
-  // The link that points at the entry with this hash and id (to replace or remove it), or null.
-  Entry** find(std::uint64_t hash, std::string_view id) const noexcept;
-
-  // Adds an entry whose id is absent, resizing first when the table has grown full.
-  // Returns the array to free after the lock (none when there was no resize).
-  BucketArray insert(EntryPtr entry, BucketArray spare) noexcept;
-  // Puts `entry` (same id) where *link's entry is; returns the old entry.
-  EntryPtr replace(Entry** link, EntryPtr entry) noexcept;
-  // Unlinks *link's entry, shrinking the array when it has become sparse. `retired` receives the array to
-  // free after the lock.
-  EntryPtr remove(Entry** link, BucketArray spare, BucketArray& retired) noexcept;
-
-  // Without the lock: an array of the size the next insert (delta +1) or erase (-1) will resize to, when
-  // it will. A guess only; the caller passes it to insert() or remove().
-  BucketArray prepare_resize(int delta) const noexcept;
+  // The index of the entry with this hash and id, or kNotFound.
+  std::uint32_t find(std::uint64_t hash, std::string_view id) const noexcept;
+  char* entry_at(std::uint32_t index) const noexcept;
+  // The entry at `index` (same id) now lives at `entry`.
+  void set_entry(std::uint32_t index, char* entry) noexcept;
+  // The entry with this hash that lived at `from` now lives at `to`.
+  void repoint(std::uint64_t hash, const char* from, char* to) noexcept;
+  // Whether an absent id with this hash can be inserted without a resize, and inserting it.
+  bool can_insert(std::uint64_t hash) const noexcept;
+  void insert(std::uint64_t hash, char* entry) noexcept;  // needs can_insert()
+  void erase_at(std::uint32_t index) noexcept;
+  // Calls f(entry) for every entry, in no order (under the lock).
+  template <typename F>
+  void for_each(F&& f) const {
+    const std::uint32_t count = capacity();
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (slots_[i] != 0) f(entry_at(i));
+    }
+  }
 
   // Exact under the lock; a recent value without it.
-  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
-  std::size_t bucket_count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  std::uint32_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+  std::uint32_t capacity() const noexcept { return capacity_.load(std::memory_order_relaxed); }
+  std::size_t charge() const noexcept { return SlotArray::charge(capacity()); }
 
-  // The bucket count a table of `count` buckets should move to when it holds `size` entries; 0 when
-  // `count` is right.
-  static std::size_t resize_target(std::size_t size, std::size_t count) noexcept;
+  // The capacity a table of `capacity` slots should move to when it will hold `size` entries; 0 when
+  // `capacity` is right.
+  static std::uint32_t target_capacity(std::size_t size, std::uint32_t capacity) noexcept;
+  // Entries a table of `capacity` slots accepts without growing: the 97% limit.
+  static std::size_t max_size(std::uint32_t capacity) noexcept;
+
+  // Under the lock: places every entry in `fresh` (rehashing its id with `key`), leaving the table as it
+  // is; false when one cannot be placed. Then adopt() makes `fresh` the table's array and hands back the
+  // old one to free after the lock.
+  bool rebuild_into(SlotArray& fresh, const base::HashKey& key) noexcept;
+  // Whether an absent id with this hash could be inserted into `fresh` once adopted.
+  bool can_insert_into(const SlotArray& fresh, std::uint64_t hash) const noexcept;
+  SlotArray adopt(SlotArray fresh) noexcept;
 
  private:
-  BucketArray resize_if_needed(std::size_t size, BucketArray spare) noexcept;
-  std::size_t mask() const noexcept { return bucket_count() - 1; }
+  struct View {
+    std::uint64_t* slots;
+    std::uint32_t capacity;
+  };
+  View view() const noexcept { return {slots_, capacity()}; }
+  View view_of(const SlotArray& array) const noexcept;
+  static bool fits(View v, std::uint64_t hash) noexcept;
+  static void place(View v, std::uint64_t hash, char* entry) noexcept;
 
-  std::unique_ptr<Entry*[]> heads_;
-  // Atomic only so that prepare_resize() may read them without the lock; written under it.
-  std::atomic<std::size_t> count_{0};
-  std::atomic<std::size_t> size_{0};
+  std::uint64_t* slots_;
+  SlotArray owned_;  // none while the embedded array is in use
+  // Atomic only so that the store's early checks and counts may read them without the lock.
+  std::atomic<std::uint32_t> capacity_{kMinCapacity};
+  std::atomic<std::uint32_t> size_{0};
+  std::uint64_t embedded_[kMinCapacity] = {};
 };
 
 }  // namespace store

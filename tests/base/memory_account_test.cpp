@@ -59,6 +59,22 @@ TEST(MemoryReservation, ResizesAndReleasesOnDestruction) {
   EXPECT_EQ(account.used(), 0u);
 }
 
+TEST(MemoryReservation, DisownedBytesStayOnTheAccountForTheCallerToAdopt) {
+  MemoryAccount account(100);
+  MemoryReservation old(account);
+  ASSERT_TRUE(old.resize(40));
+  const std::size_t bytes = old.disown();
+  EXPECT_EQ(bytes, 40u);
+  EXPECT_EQ(old.bytes(), 0u);
+  old.release();
+  EXPECT_EQ(account.used(), 40u) << "disowned bytes are not released";
+  {
+    MemoryReservation adopted = MemoryReservation::adopt(account, bytes);
+    EXPECT_EQ(account.used(), 40u);
+  }
+  EXPECT_EQ(account.used(), 0u);
+}
+
 TEST(MemoryReservation, MovesBetweenAccountsOnlyWhenTheOtherHasRoom) {
   MemoryAccount bodies(100);
   MemoryAccount store(50);

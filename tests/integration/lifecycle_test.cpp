@@ -304,7 +304,7 @@ TEST(LimitTest, StorageCapAnswers507AndKeepsTheStoreIntact) {
   ServerProcess server({"--max-storage-bytes", "1000"});
   ASSERT_NE(server.port(), 0);
   Client c(server.port());
-  // Each bucket also costs its id and a fixed overhead (store::BucketStore::entry_cost), so two of 500 do not fit.
+  // Each bucket also costs its entry's header and id and its page's, so two of 500 do not fit.
   ASSERT_EQ(c.request("PUT", "/api/buckets/a", std::string(500, 'a'))->status, 200);
   auto refused = c.request("PUT", "/api/buckets/b", std::string(500, 'b'));
   ASSERT_TRUE(refused);

@@ -26,7 +26,7 @@ std::vector<std::string> plain_ids(std::size_t count) {
 }
 
 // Ids whose std::hash agrees in its low 10 bits: all in one shard of the old `% 64` sharding, and all in one
-// chain of any table indexed by those bits. Found by trying about a thousand ids for each, as an attacker
+// bucket of any table indexed by those bits. Found by trying about a thousand ids for each, as an attacker
 // would offline, since std::hash is the same in every process.
 std::vector<std::string> ids_colliding_under_std_hash(std::size_t count) {
   std::vector<std::string> ids;
@@ -62,7 +62,7 @@ TEST(BucketStoreHash, AnotherKeyAssignsOtherShards) {
   EXPECT_LT(same_shard, ids.size() / 16);
 }
 
-TEST(BucketStoreHash, IdsCollidingUnderStdHashSpreadOverShardsAndChains) {
+TEST(BucketStoreHash, IdsCollidingUnderStdHashSpreadOverShardsAndHomeSlots) {
   constexpr std::size_t kIds = 1024;
   const std::vector<std::string> ids = ids_colliding_under_std_hash(kIds);
   std::set<std::size_t> old_shards;
@@ -71,10 +71,11 @@ TEST(BucketStoreHash, IdsCollidingUnderStdHashSpreadOverShardsAndChains) {
 
   BucketStore store(1 << 20, kKey, kShards);
   std::vector<std::size_t> per_shard(kShards, 0);
-  std::set<std::uint64_t> chains;
+  std::set<std::uint64_t> homes;
   for (const std::string& id : ids) {
     ++per_shard[store.shard_index(id)];
-    chains.insert(store.hash(id) & 1023);  // the low bits index a shard's chains
+    // A shard's table scales the hash's low 32 bits onto its capacity: their top 10 bits pick among 1024.
+    homes.insert((store.hash(id) & 0xFFFFFFFFu) >> 22);
   }
   // 1024 ids over 64 shards: 16 each on average. The bounds are far from what a uniform hash gives (the
   // fullest of 64 shards holds about 28) and far from the attack's 1024 in one.
@@ -83,11 +84,15 @@ TEST(BucketStoreHash, IdsCollidingUnderStdHashSpreadOverShardsAndChains) {
   EXPECT_EQ(used, kShards);
   EXPECT_LE(*std::max_element(per_shard.begin(), per_shard.end()), 48u);
   // 1024 draws of 10 bits give about 647 distinct values.
-  EXPECT_GE(chains.size(), 550u);
+  EXPECT_GE(homes.size(), 550u);
 
-  for (const std::string& id : ids) ASSERT_EQ(store.put(id, id), BucketStore::PutResult::kCreated);
+  for (const std::string& id : ids) ASSERT_EQ(store.put(id, id).result, PutResult::kCreated);
   EXPECT_EQ(store.bucket_count(), kIds);
-  for (const std::string& id : ids) EXPECT_EQ(store.get(id).view(), id);
+  Lookup out;
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(store.get(id, out));
+    EXPECT_EQ(out.value, id);
+  }
 }
 
 }  // namespace

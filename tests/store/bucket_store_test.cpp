@@ -1,268 +1,240 @@
-// BucketStore's operations and its cap: what is charged for an entry, what a replacement needs, and that a
-// value a reader still holds stays charged.
+// BucketStore's operations: what put, get and erase answer, the metadata and content type that come back,
+// conditions, binary ids and values, and values on either side of the inline/shared boundary.
 #include "store/bucket_store.h"
 
 #include <gtest/gtest.h>
 
 #include <cstddef>
-#include <limits>
 #include <string>
 #include <string_view>
+
+#include "base/xxhash64.h"
+#include "store/slab.h"
+#include "store_test_support.h"
 
 namespace store {
 namespace {
 
 using namespace std::string_literals;
-using Result = BucketStore::PutResult;
 
-constexpr base::HashKey kKey{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+TEST(BucketStore, PutCreatesThenReplacesAndGetReturnsTheObject) {
+  BucketStore store(1 << 20, kTestKey);
+  const PutOutcome created = store.put("a", "hello", "text/plain", 1700000000);
+  EXPECT_EQ(created.result, PutResult::kCreated);
+  EXPECT_EQ(created.meta, (ObjectMeta{base::xxhash64("hello"), 1700000000, 5}));
+  EXPECT_EQ(store.bucket_count(), 1u);
 
-std::size_t cost(std::string_view id, std::size_t value_size) { return BucketStore::entry_cost(id.size(), value_size); }
-std::size_t value_charge(std::size_t value_size) { return base::SharedBytes::header_bytes() + value_size; }
+  Lookup out;
+  ASSERT_TRUE(store.get("a", out));
+  EXPECT_EQ(out.value, "hello");
+  EXPECT_EQ(out.content_type, "text/plain");
+  EXPECT_EQ(out.meta, created.meta);
+  EXPECT_FALSE(out.owner) << "a small value is copied out";
 
-TEST(BucketStore, EntryCostIsIdOverheadAndValueCharge) {
-  EXPECT_EQ(BucketStore::entry_cost(10, 20), 10 + BucketStore::kEntryOverheadBytes + value_charge(20));
-  EXPECT_EQ(BucketStore::entry_cost(0, 0), BucketStore::kEntryOverheadBytes + value_charge(0));
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
-  EXPECT_EQ(BucketStore::entry_cost(1, kMax), kMax);
-  EXPECT_EQ(BucketStore::entry_cost(kMax, 1), kMax);
+  const PutOutcome replaced = store.put("a", "hi", "", 1700000001);
+  EXPECT_EQ(replaced.result, PutResult::kReplaced);
+  EXPECT_EQ(replaced.meta, (ObjectMeta{base::xxhash64("hi"), 1700000001, 2}));
+  ASSERT_TRUE(store.get("a", out));
+  EXPECT_EQ(out.value, "hi");
+  EXPECT_EQ(out.content_type, "") << "a put without a type leaves none";
+  EXPECT_EQ(store.bucket_count(), 1u);
 }
 
-TEST(BucketStore, PutCreatesThenReplaces) {
-  BucketStore store(4096, kKey);
-  EXPECT_EQ(store.put("a", "hello"), Result::kCreated);
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 5));
-
-  EXPECT_EQ(store.put("a", "hi"), Result::kReplaced);
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 2));
-
-  const base::SharedBytes value = store.get("a");
-  ASSERT_TRUE(value);
-  EXPECT_EQ(value.view(), "hi");
+TEST(BucketStore, GetOfAnAbsentIdEmptiesTheLookup) {
+  BucketStore store(1 << 20, kTestKey);
+  ASSERT_EQ(store.put("big", std::string(5000, 'b'), "x/y").result, PutResult::kCreated);
+  Lookup out;
+  ASSERT_TRUE(store.get("big", out));
+  EXPECT_TRUE(out.owner);
+  EXPECT_FALSE(store.get("missing", out));
+  EXPECT_FALSE(out.owner) << "the previous value's reference is dropped";
+  EXPECT_EQ(out.value, "");
+  EXPECT_EQ(out.content_type, "");
+  EXPECT_EQ(out.meta, ObjectMeta{});
 }
 
-TEST(BucketStore, GetOfAbsentIdIsNull) {
-  BucketStore store(4096, kKey);
-  EXPECT_FALSE(store.get("missing"));
-  EXPECT_EQ(store.put("present", "x"), Result::kCreated);
-  EXPECT_FALSE(store.get("missing"));
-  EXPECT_FALSE(store.get("presen"));
-  EXPECT_TRUE(store.get("present"));
+TEST(BucketStore, MetadataOnlyGetLeavesTheValueOut) {
+  BucketStore store(1 << 20, kTestKey);
+  ASSERT_EQ(store.put("small", "abc", "a/b", 42).result, PutResult::kCreated);
+  ASSERT_EQ(store.put("large", std::string(4000, 'L'), "c/d", -42).result, PutResult::kCreated);
+  Lookup out;
+  ASSERT_TRUE(store.get("small", out, false));
+  EXPECT_EQ(out.value, "");
+  EXPECT_EQ(out.content_type, "a/b");
+  EXPECT_EQ(out.meta, (ObjectMeta{base::xxhash64("abc"), 42, 3}));
+  ASSERT_TRUE(store.get("large", out, false));
+  EXPECT_FALSE(out.owner) << "no reference is taken for a metadata-only look-up";
+  EXPECT_EQ(out.value, "");
+  EXPECT_EQ(out.content_type, "c/d");
+  EXPECT_EQ(out.meta, (ObjectMeta{base::xxhash64(std::string(4000, 'L')), -42, 4000}));
 }
 
-TEST(BucketStore, EraseRemovesAndReportsAbsence) {
-  BucketStore store(4096, kKey);
-  store.put("a", "12345");
-  store.put("b", "678");
-  EXPECT_TRUE(store.erase("a"));
-  EXPECT_FALSE(store.get("a"));
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("b", 3));
-  EXPECT_FALSE(store.erase("a"));
-  EXPECT_FALSE(store.erase("never"));
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("b", 3));
-  EXPECT_EQ(store.get("b").view(), "678");
-  EXPECT_TRUE(store.erase("b"));
-  EXPECT_EQ(store.stored_bytes(), 0u);
-}
-
-TEST(BucketStore, KeepsBinaryValuesAndIdsExactly) {
-  BucketStore store(4096, kKey);
-  const std::string value = "a\0b\xff\x00\r\n"s;
-  const std::string id = "id\0with nul"s;
-  EXPECT_EQ(store.put(id, value), Result::kCreated);
-  EXPECT_EQ(store.stored_bytes(), cost(id, value.size()));
-  EXPECT_EQ(store.get(id).view(), value);
-  // The id is compared in full, not as a C string.
-  EXPECT_FALSE(store.get("id"));
-  EXPECT_EQ(store.put("", "empty id"), Result::kCreated);
-  EXPECT_EQ(store.get("").view(), "empty id");
-}
-
-TEST(BucketStore, AnEmptyValueStillCostsItsIdAndEntry) {
-  BucketStore store(4096, kKey);
-  EXPECT_EQ(store.put("empty", ""), Result::kCreated);
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("empty", 0));
-  EXPECT_GT(store.stored_bytes(), std::string_view("empty").size() + BucketStore::kEntryOverheadBytes);
-  {
-    const base::SharedBytes value = store.get("empty");
-    ASSERT_TRUE(value);
-    EXPECT_TRUE(value.view().empty());
+TEST(BucketStore, ModificationTimesRoundTripWithin56Bits) {
+  BucketStore store(1 << 20, kTestKey);
+  const std::int64_t times[] = {0, 1, -1, 1700000000, -1700000000, entry::kMaxModified, entry::kMinModified};
+  Lookup out;
+  for (const std::int64_t t : times) {
+    ASSERT_EQ(store.put("t", "v", "", t).meta.modified, t);
+    ASSERT_TRUE(store.get("t", out));
+    EXPECT_EQ(out.meta.modified, t);
   }
-  EXPECT_EQ(store.put("empty", ""), Result::kReplaced);
-  EXPECT_TRUE(store.erase("empty"));
-  EXPECT_EQ(store.bucket_count(), 0u);
-  EXPECT_EQ(store.stored_bytes(), 0u);
+  EXPECT_EQ(store.put("t", "v", "", INT64_MAX).meta.modified, entry::kMaxModified);
+  ASSERT_TRUE(store.get("t", out));
+  EXPECT_EQ(out.meta.modified, entry::kMaxModified);
+  EXPECT_EQ(store.put("t", "v", "", INT64_MIN).meta.modified, entry::kMinModified);
 }
 
-TEST(BucketStore, AnEmptyValueIsRefusedByAFullStore) {
-  BucketStore store(cost("full", 4), kKey);
-  EXPECT_EQ(store.put("full", "1234"), Result::kCreated);
-  EXPECT_EQ(store.put("empty", ""), Result::kCapacityExceeded);
+TEST(BucketStore, TheETagIsTheFixedSeedXxh64OfTheBytes) {
+  BucketStore first(1 << 20, kTestKey);
+  BucketStore second(1 << 20, base::HashKey{7, 8});
+  const std::string large(3000, 'q');
+  for (const std::string& value : {""s, "x"s, "hello world"s, large}) {
+    const std::uint64_t etag = first.put("id", value).meta.etag;
+    EXPECT_EQ(etag, base::xxhash64(value, 0));
+    EXPECT_EQ(second.put("other", value).meta.etag, etag) << "the ETag does not depend on the store's key";
+  }
+  EXPECT_EQ(first.put("id", "").meta.etag, 0xEF46DB3751D8E999ULL);
+}
+
+TEST(BucketStore, EraseAnswersWhetherItErased) {
+  BucketStore store(1 << 20, kTestKey);
+  ASSERT_EQ(store.put("a", "1").result, PutResult::kCreated);
+  EXPECT_EQ(store.erase("a"), EraseResult::kErased);
+  EXPECT_EQ(store.erase("a"), EraseResult::kNotFound);
+  Lookup out;
+  EXPECT_FALSE(store.get("a", out));
+  EXPECT_EQ(store.bucket_count(), 0u);
+  EXPECT_EQ(store.stored_bytes(), 0u) << "an empty store is charged nothing";
+}
+
+TEST(BucketStore, ConditionsDecideAgainstTheCurrentObject) {
+  BucketStore store(1 << 20, kTestKey);
+  const IfAbsent if_absent;
+  const PutOutcome first = store.put("c", "one", "", 1, &if_absent);
+  ASSERT_EQ(first.result, PutResult::kCreated);
+  const PutOutcome again = store.put("c", "two", "", 2, &if_absent);
+  EXPECT_EQ(again.result, PutResult::kPreconditionFailed);
+  EXPECT_EQ(again.meta, first.meta) << "a refusal reports the current object";
+
+  const IfMatch stale(first.meta.etag + 1);
+  EXPECT_EQ(store.put("c", "two", "", 2, &stale).result, PutResult::kPreconditionFailed);
+  EXPECT_EQ(store.erase("c", &stale), EraseResult::kPreconditionFailed);
+  Lookup out;
+  ASSERT_TRUE(store.get("c", out));
+  EXPECT_EQ(out.value, "one") << "refused conditions change nothing";
+
+  const IfMatch current(first.meta.etag);
+  EXPECT_EQ(store.put("c", "two", "", 2, &current).result, PutResult::kReplaced);
+  EXPECT_EQ(store.erase("c", &current), EraseResult::kPreconditionFailed) << "the ETag changed with the value";
+  const IfMatch now(base::xxhash64("two"));
+  EXPECT_EQ(store.erase("c", &now), EraseResult::kErased);
+
+  // An absent id: the condition decides between kNotFound and kPreconditionFailed.
+  EXPECT_EQ(store.erase("c", &now), EraseResult::kPreconditionFailed);
+  EXPECT_EQ(store.erase("c", &if_absent), EraseResult::kNotFound);
+  EXPECT_EQ(store.put("c", "x", "", 0, &now).result, PutResult::kPreconditionFailed);
+  EXPECT_EQ(store.bucket_count(), 0u);
+}
+
+TEST(BucketStore, BinaryIdsAndValuesRoundTrip) {
+  BucketStore store(1 << 20, kTestKey);
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  const std::string ids[] = {"\0"s, "\0\0"s, "a\0b"s, "\xff\xfe"s, every_byte, std::string(kMaxIdBytes, '\0')};
+  for (const std::string& id : ids) {
+    ASSERT_EQ(store.put(id, every_byte + id, "application/octet-stream").result, PutResult::kCreated);
+  }
+  EXPECT_EQ(store.bucket_count(), std::size(ids));
+  Lookup out;
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(store.get(id, out)) << id.size();
+    EXPECT_EQ(out.value, every_byte + id);
+  }
+  EXPECT_FALSE(store.get("a"s, out)) << "ids differing only after a NUL are distinct";
+  EXPECT_FALSE(store.get("\0\0\0"s, out));
+}
+
+TEST(BucketStore, InvalidIdsAndTypesAreRefused) {
+  BucketStore store(1 << 20, kTestKey);
+  EXPECT_EQ(store.put("", "v").result, PutResult::kCapacityExceeded);
+  EXPECT_EQ(store.put(std::string(kMaxIdBytes + 1, 'i'), "v").result, PutResult::kCapacityExceeded);
+  EXPECT_EQ(store.put("ok", "v", std::string(kMaxContentTypeBytes + 1, 't')).result, PutResult::kCapacityExceeded);
+  EXPECT_EQ(store.put("ok", "v", std::string(kMaxContentTypeBytes, 't')).result, PutResult::kCreated);
+  EXPECT_FALSE(store.would_fit("", 1));
+  EXPECT_EQ(BucketStore::entry_bytes(0, 1), SIZE_MAX);
   EXPECT_EQ(store.bucket_count(), 1u);
 }
 
-TEST(BucketStore, AByteBuilderIsStoredWithoutACopyAndItsChargeMoves) {
-  base::MemoryAccount bodies(1 << 20);
-  BucketStore store(1 << 20, kKey);
-  base::ByteBuilder body(&bodies);
-  ASSERT_TRUE(body.reserve_more(300, 300));
-  body.append(std::string(300, 'b'));
-  const char* bytes = body.view().data();
-  EXPECT_GT(bodies.used(), 0u);
+// The largest value kept inline for an id of `id_size` bytes and no kept type.
+std::size_t largest_inline(std::size_t id_size) { return kMaxEntryBytes - entry::kHeaderBytes - id_size; }
 
-  EXPECT_EQ(store.put("id", std::move(body)), Result::kCreated);
-  EXPECT_TRUE(body.empty());
-  EXPECT_EQ(bodies.used(), 0u);  // the charge left the in-flight budget ...
-  const base::SharedBytes value = store.get("id");
-  ASSERT_TRUE(value);
-  EXPECT_EQ(value.data(), bytes);  // ... with the very bytes received
-  EXPECT_EQ(value.view(), std::string(300, 'b'));
-  EXPECT_EQ(store.stored_bytes(), cost("id", 300));
-}
-
-TEST(BucketStore, ARefusedByteBuilderIsFreedAndChangesNothing) {
-  base::MemoryAccount bodies(1 << 20);
-  BucketStore store(cost("a", 10) + 100, kKey);
-  ASSERT_EQ(store.put("a", std::string(10, 'a')), Result::kCreated);
-  base::ByteBuilder body(&bodies);
-  ASSERT_TRUE(body.reserve_more(200, 200));
-  body.append(std::string(200, 'x'));
-  EXPECT_EQ(store.put("b", std::move(body)), Result::kCapacityExceeded);
-  EXPECT_EQ(bodies.used(), 0u);
-  EXPECT_FALSE(store.get("b"));
-  EXPECT_EQ(store.stored_bytes(), cost("a", 10));
-}
-
-TEST(BucketStore, CapacityExactlyReachedIsAllowed) {
-  BucketStore store(cost("a", 4) + cost("b", 6), kKey);
-  EXPECT_EQ(store.put("a", std::string(4, 'a')), Result::kCreated);
-  EXPECT_EQ(store.put("b", std::string(6, 'b')), Result::kCreated);
-  EXPECT_EQ(store.stored_bytes(), store.max_bytes());
-}
-
-TEST(BucketStore, OneByteOverCapacityIsRefusedAndChangesNothing) {
-  BucketStore store(cost("a", 4) + cost("b", 6), kKey);
-  store.put("a", std::string(4, 'a'));
-  EXPECT_EQ(store.put("b", std::string(7, 'b')), Result::kCapacityExceeded);
-  EXPECT_FALSE(store.get("b"));
-  EXPECT_EQ(store.bucket_count(), 1u);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 4));
-  // A longer id costs as much as a longer value.
-  EXPECT_EQ(store.put("bb", std::string(6, 'b')), Result::kCapacityExceeded);
-  EXPECT_EQ(store.put("b", std::string(6, 'b')), Result::kCreated);
-}
-
-TEST(BucketStore, ReplacingAnUnheldValueNeedsOnlyTheDifference) {
-  BucketStore store(cost("a", 3) + cost("b", 5) + 2, kKey);
-  store.put("a", "old");
-  store.put("b", "12345");
-  EXPECT_EQ(store.put("a", std::string(6, 'n')), Result::kCapacityExceeded);
-  EXPECT_EQ(store.get("a").view(), "old");
-  EXPECT_EQ(store.stored_bytes(), cost("a", 3) + cost("b", 5));
-  // Growing "a" by two bytes reaches the cap exactly: far less than the whole new value's charge is free.
-  EXPECT_EQ(store.put("a", std::string(5, 'n')), Result::kReplaced);
-  EXPECT_EQ(store.stored_bytes(), store.max_bytes());
-  EXPECT_EQ(store.get("a").view(), "nnnnn");
-}
-
-TEST(BucketStore, ReplacingAHeldValueNeedsRoomForTheWholeNewValue) {
-  BucketStore store(cost("a", 100) + 50, kKey);
-  ASSERT_EQ(store.put("a", std::string(100, 'o')), Result::kCreated);
-  base::SharedBytes held = store.get("a");  // a response still sending it
-  EXPECT_EQ(store.put("a", std::string(100, 'n')), Result::kCapacityExceeded);
-  EXPECT_EQ(store.get("a").view(), std::string(100, 'o'));
-  EXPECT_FALSE(store.would_fit("a", 100));
-
-  // A new value whose whole charge fits the free room is accepted next to the held one.
-  EXPECT_EQ(store.put("a", std::string(10, 'n')), Result::kReplaced);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 10) + value_charge(100));
-  EXPECT_EQ(held.view(), std::string(100, 'o'));
-  held = base::SharedBytes();
-  EXPECT_EQ(store.stored_bytes(), cost("a", 10));
-
-  // Unheld, the same replacement as the refused one fits: only the difference counts.
-  EXPECT_TRUE(store.would_fit("a", 100));
-  EXPECT_EQ(store.put("a", std::string(100, 'n')), Result::kReplaced);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 100));
-}
-
-TEST(BucketStore, AHeldValueStaysChargedAfterEraseAndReplace) {
-  BucketStore store(1 << 20, kKey);
-  store.put("a", "first");
-  base::SharedBytes first = store.get("a");
-  store.put("a", "second!");
-  EXPECT_EQ(first.view(), "first");
-  EXPECT_EQ(store.stored_bytes(), cost("a", 7) + value_charge(5));
-  base::SharedBytes second = store.get("a");
-  EXPECT_TRUE(store.erase("a"));
-  EXPECT_FALSE(store.get("a"));
-  EXPECT_EQ(store.bucket_count(), 0u);
-  EXPECT_EQ(store.stored_bytes(), value_charge(5) + value_charge(7));
-  EXPECT_EQ(second.view(), "second!");
-  EXPECT_EQ(second.use_count(), 1u);
-  first = base::SharedBytes();
-  EXPECT_EQ(store.stored_bytes(), value_charge(7));
-  second = base::SharedBytes();
-  EXPECT_EQ(store.stored_bytes(), 0u);
-}
-
-TEST(BucketStore, SmallerReplacementFreesBytes) {
-  BucketStore store(cost("a", 10), kKey);
-  store.put("a", std::string(10, 'a'));
-  EXPECT_EQ(store.put("b", ""), Result::kCapacityExceeded);
-  EXPECT_EQ(store.put("a", ""), Result::kReplaced);
-  EXPECT_EQ(store.stored_bytes(), cost("a", 0));
-  EXPECT_EQ(store.put("a", std::string(10, 'a')), Result::kReplaced);
-  EXPECT_EQ(store.stored_bytes(), store.max_bytes());
-}
-
-TEST(BucketStore, WouldFitCountsTheEntryForNewIdsAndTheDifferenceForUnheldOnes) {
-  BucketStore store(cost("a", 10), kKey);
-  EXPECT_TRUE(store.would_fit("a", 0));
-  EXPECT_TRUE(store.would_fit("a", 10));
-  EXPECT_FALSE(store.would_fit("a", 11));
-  EXPECT_FALSE(store.would_fit("aa", 10));  // the id is part of the cost
-  EXPECT_FALSE(store.would_fit("a", std::numeric_limits<std::size_t>::max()));
-
-  store.put("a", std::string(4, 'a'));
-  EXPECT_FALSE(store.would_fit("b", 0));  // no room for another entry
-  EXPECT_TRUE(store.would_fit("a", 10));  // an overwrite up to the cap
-  EXPECT_FALSE(store.would_fit("a", 11));
-  const base::SharedBytes held = store.get("a");
-  EXPECT_FALSE(store.would_fit("a", 10)) << "a held value is not freed by the overwrite";
-  EXPECT_FALSE(store.would_fit("a", 0)) << "even an empty value needs its header next to the held one";
-}
-
-TEST(BucketStore, WouldFitDoesNotOverflowNearTheLimit) {
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
-  BucketStore store(kMax, kKey);
-  store.put("a", "abc");
-  const std::size_t available = kMax - cost("a", 3);
-  const std::size_t largest = available - cost("b", 0);
-  EXPECT_TRUE(store.would_fit("b", largest));
-  EXPECT_FALSE(store.would_fit("b", largest + 1));
-  EXPECT_FALSE(store.would_fit("b", kMax));
-  EXPECT_FALSE(store.would_fit("a", kMax));
-}
-
-TEST(BucketStore, AnyShardCountWorks) {
-  for (const std::size_t shards : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1} << 40}) {
-    SCOPED_TRACE(shards);
-    BucketStore store(1 << 20, kKey, shards);
-    EXPECT_GE(store.shard_count(), 1u);
-    for (int i = 0; i < 200; ++i) EXPECT_EQ(store.put("id" + std::to_string(i), "v"), Result::kCreated);
-    EXPECT_EQ(store.bucket_count(), 200u);
-    for (int i = 0; i < 200; ++i) {
-      EXPECT_LT(store.shard_index("id" + std::to_string(i)), store.shard_count());
-      EXPECT_EQ(store.get("id" + std::to_string(i)).view(), "v");
+TEST(BucketStore, ValuesUpToTheLargestClassAreInlineAndLargerOnesShared) {
+  BucketStore store(1 << 24, kTestKey);
+  for (const std::size_t id_size : {1u, 17u, 1024u}) {
+    const std::string id(id_size, 'i');
+    const std::size_t inline_size = largest_inline(id_size);
+    for (const std::size_t size : {inline_size - 1, inline_size, inline_size + 1, inline_size + 100}) {
+      const std::string value = test_value(size, id_size);
+      ASSERT_NE(store.put(id, value, "t/t").result, PutResult::kCapacityExceeded);
+      Lookup out;
+      ASSERT_TRUE(store.get(id, out));
+      EXPECT_EQ(out.value, value);
+      EXPECT_EQ(out.content_type, "t/t");
+      const bool shared = size > inline_size;
+      EXPECT_EQ(static_cast<bool>(out.owner), shared) << "id " << id_size << ", value " << size;
+      if (shared) {
+        EXPECT_EQ(out.value.data(), out.owner.data()) << "a large value is handed out, not copied";
+      }
+      EXPECT_EQ(store.usage().large_entries, shared ? 1u : 0u);
+      EXPECT_EQ(BucketStore::entry_bytes(id_size, size),
+                shared ? SizeClasses::bytes(SizeClasses::of(entry::kLargeHeaderBytes + id_size)) +
+                             base::SharedBytes::header_bytes() + BucketStore::kLargeBlockOverheadBytes + size
+                       : SizeClasses::bytes(SizeClasses::of(entry::kHeaderBytes + id_size + size)));
     }
-    for (int i = 0; i < 200; ++i) EXPECT_TRUE(store.erase("id" + std::to_string(i)));
-    EXPECT_EQ(store.stored_bytes(), 0u);
+    ASSERT_EQ(store.erase(id), EraseResult::kErased);
+  }
+  EXPECT_EQ(store.stored_bytes(), 0u);
+}
+
+TEST(BucketStore, AHeldLargeValueOutlivesItsReplacementAndStaysCharged) {
+  BucketStore store(1 << 20, kTestKey);
+  const std::string first(5000, '1');
+  ASSERT_EQ(store.put("v", first).result, PutResult::kCreated);
+  base::SharedBytes held;
+  {
+    Lookup out;
+    ASSERT_TRUE(store.get("v", out));
+    held = out.owner;
+  }
+  const std::size_t with_first = store.stored_bytes();
+  ASSERT_EQ(store.put("v", std::string(5000, '2')).result, PutResult::kReplaced);
+  EXPECT_EQ(held.view(), first) << "the reader's bytes are not touched by the replacement";
+  EXPECT_EQ(store.stored_bytes(), with_first + held.charged_bytes()) << "both values are charged";
+  ASSERT_EQ(store.erase("v"), EraseResult::kErased);
+  EXPECT_EQ(store.stored_bytes(), held.charged_bytes());
+  held = base::SharedBytes();
+  EXPECT_EQ(store.stored_bytes(), 0u);
+}
+
+TEST(BucketStore, ABodyIsStoredFromItsBuilderAndItsChargeMoves) {
+  BucketStore store(1 << 20, kTestKey);
+  base::MemoryAccount bodies(1 << 20);
+  for (const std::size_t size : {10u, 3000u}) {
+    base::ByteBuilder body(&bodies);
+    ASSERT_TRUE(body.reserve_more(size));
+    const std::string value = test_value(size, 3);
+    body.append(value);
+    const char* bytes = body.view().data();
+    ASSERT_EQ(store.put("body", std::move(body), "x/y", 5).result,
+              size == 10 ? PutResult::kCreated : PutResult::kReplaced);
+    EXPECT_TRUE(body.empty());
+    EXPECT_EQ(bodies.used(), 0u) << "the in-flight budget no longer pays for it";
+    Lookup out;
+    ASSERT_TRUE(store.get("body", out));
+    EXPECT_EQ(out.value, value);
+    if (size == 3000) {
+      EXPECT_EQ(out.value.data(), bytes) << "a large body is stored without a copy";
+    }
   }
 }
 

@@ -1,107 +1,180 @@
-// EntryTable on its own: lookups by hash and id, replacement and removal through the returned link, and a
-// bucket array that grows and shrinks with the entries.
+// EntryTable: finds what was inserted and nothing else, through resizes, erases (backward shift),
+// relocations and long runs of one home; its capacity rules and its arrays' charges.
 #include "store/entry_table.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "store/entry.h"
+#include "store/slab.h"
+#include "store_test_support.h"
 
 namespace store {
 namespace {
 
-EntryPtr entry(std::uint64_t hash, const std::string& id, std::string_view value = "v") {
-  return make_entry(hash, id, base::SharedBytes::copy_of(value));
-}
-
-TEST(EntryTable, AnEntryKeepsItsIdHashAndValue) {
-  const EntryPtr e = entry(42, std::string("id\0x", 4), "value");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->id(), std::string_view("id\0x", 4));
-  EXPECT_EQ(e->hash, 42u);
-  EXPECT_EQ(e->value.view(), "value");
-  EXPECT_EQ(e->next, nullptr);
-}
-
-TEST(EntryTable, FindsByHashAndIdEvenWhenHashesCollide) {
-  EntryTable table;
-  // Same hash, different ids: one chain, told apart by the id.
-  table.insert(entry(7, "a", "1"), BucketArray());
-  table.insert(entry(7, "b", "2"), BucketArray());
-  table.insert(entry(7 + EntryTable::kMinBuckets, "c", "3"), BucketArray());  // same chain, other hash
-  EXPECT_EQ(table.size(), 3u);
-  ASSERT_NE(table.find(7, "a"), nullptr);
-  EXPECT_EQ((*table.find(7, "a"))->value.view(), "1");
-  EXPECT_EQ((*table.find(7, "b"))->value.view(), "2");
-  EXPECT_EQ((*table.find(7 + EntryTable::kMinBuckets, "c"))->value.view(), "3");
-  EXPECT_EQ(table.find(7, "c"), nullptr) << "an id under another hash is not a match";
-  EXPECT_EQ(table.find(8, "a"), nullptr);
-}
-
-TEST(EntryTable, ReplaceAndRemoveWorkThroughTheLink) {
-  EntryTable table;
-  table.insert(entry(1, "a", "old"), BucketArray());
-  table.insert(entry(1, "b", "other"), BucketArray());
-  const EntryPtr old = table.replace(table.find(1, "a"), entry(1, "a", "new"));
-  EXPECT_EQ(old->value.view(), "old");
-  EXPECT_EQ(table.size(), 2u);
-  EXPECT_EQ((*table.find(1, "a"))->value.view(), "new");
-  EXPECT_EQ((*table.find(1, "b"))->value.view(), "other");
-
-  BucketArray retired;
-  const EntryPtr removed = table.remove(table.find(1, "a"), BucketArray(), retired);
-  EXPECT_EQ(removed->value.view(), "new");
-  EXPECT_EQ(table.find(1, "a"), nullptr);
-  EXPECT_EQ((*table.find(1, "b"))->value.view(), "other");
-  EXPECT_EQ(table.size(), 1u);
-}
-
-TEST(EntryTable, ResizeTargets) {
-  constexpr std::size_t kMin = EntryTable::kMinBuckets;
-  EXPECT_EQ(EntryTable::resize_target(kMin, kMin), 0u);
-  EXPECT_EQ(EntryTable::resize_target(kMin + 1, kMin), 2 * kMin);
-  EXPECT_EQ(EntryTable::resize_target(0, kMin), 0u) << "never below the minimum";
-  EXPECT_EQ(EntryTable::resize_target(15, 64), 32u);
-  EXPECT_EQ(EntryTable::resize_target(16, 64), 0u);
-  EXPECT_EQ(EntryTable::resize_target(64, 64), 0u);
-}
-
-TEST(EntryTable, GrowsAndShrinksWithTheEntriesAndKeepsThemAll) {
-  EntryTable table;
-  constexpr std::uint64_t kCount = 1000;
-  std::vector<BucketArray> retired;
-  for (std::uint64_t i = 0; i < kCount; ++i) {
-    // Spread the hashes over the low bits, as SipHash does.
-    const std::uint64_t hash = i * 0x9e3779b97f4a7c15ULL;
-    BucketArray spare = table.prepare_resize(+1);
-    if (spare) {
-      EXPECT_EQ(spare.count(), EntryTable::resize_target(table.size() + 1, table.bucket_count()));
-    }
-    retired.push_back(table.insert(entry(hash, std::to_string(i)), std::move(spare)));
-    EXPECT_GE(table.bucket_count(), table.size()) << "at most one entry a bucket on average";
+// Entries written into 8-aligned blocks of their own, as the slab's slots are.
+class Entries {
+ public:
+  char* make(const std::string& id) {
+    const EntryShape shape = EntryShape::of(id.size(), entry::kNoType, 0, 1);
+    blocks_.push_back(std::make_unique<std::uint64_t[]>((shape.bytes() + 7) / 8));
+    char* slot = reinterpret_cast<char*>(blocks_.back().get());
+    write_entry(slot, shape, id, {}, "v", {}, ObjectMeta{});
+    return slot;
   }
-  EXPECT_EQ(table.size(), kCount);
-  EXPECT_EQ(table.bucket_count(), 1024u);
-  for (std::uint64_t i = 0; i < kCount; ++i) {
-    ASSERT_NE(table.find(i * 0x9e3779b97f4a7c15ULL, std::to_string(i)), nullptr) << i;
+
+ private:
+  std::vector<std::unique_ptr<std::uint64_t[]>> blocks_;
+};
+
+std::uint64_t key_hash(const std::string& id) { return base::siphash13(kTestKey, id); }
+
+// Inserts as the store does: growing first when the table asks for it.
+void insert(EntryTable& table, std::uint64_t hash, char* entry) {
+  const std::uint32_t target = EntryTable::target_capacity(table.size() + std::size_t{1}, table.capacity());
+  if (target > table.capacity()) {
+    SlotArray fresh = SlotArray::allocate(target);
+    ASSERT_TRUE(fresh);
+    ASSERT_TRUE(table.rebuild_into(fresh, kTestKey));
+    SlotArray old = table.adopt(std::move(fresh));
+    EXPECT_EQ(table.capacity(), target);
   }
-  for (std::uint64_t i = 0; i < kCount; ++i) {
-    BucketArray old;
-    const EntryPtr removed = table.remove(table.find(i * 0x9e3779b97f4a7c15ULL, std::to_string(i)),
-                                          table.prepare_resize(-1), old);
-    ASSERT_TRUE(removed);
-    EXPECT_EQ(removed->id(), std::to_string(i));
-    // At least a quarter of the buckets in use beyond the minimum: the bound kEntryOverheadBytes assumes.
-    if (table.bucket_count() > EntryTable::kMinBuckets) {
-      EXPECT_GE(table.size() * 4, table.bucket_count());
-    }
-    for (std::uint64_t j = i + 1; j < kCount && j < i + 4; ++j) {
-      ASSERT_NE(table.find(j * 0x9e3779b97f4a7c15ULL, std::to_string(j)), nullptr) << j;
+  ASSERT_TRUE(table.can_insert(hash));
+  table.insert(hash, entry);
+}
+
+TEST(EntryTable, FindsEveryInsertedIdThroughGrowthAndErases) {
+  EntryTable table;
+  Entries entries;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5000; ++i) ids.push_back("id-" + std::to_string(i));
+  std::vector<char*> placed;
+  for (const std::string& id : ids) {
+    placed.push_back(entries.make(id));
+    insert(table, key_hash(id), placed.back());
+  }
+  EXPECT_EQ(table.size(), ids.size());
+  EXPECT_LE(table.size(), table.capacity() * 9 / 10 + 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::uint32_t index = table.find(key_hash(ids[i]), ids[i]);
+    ASSERT_NE(index, EntryTable::kNotFound) << ids[i];
+    EXPECT_EQ(table.entry_at(index), placed[i]);
+  }
+  EXPECT_EQ(table.find(key_hash("absent"), "absent"), EntryTable::kNotFound);
+
+  std::mt19937 random(3);
+  std::set<std::size_t> erased;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (random() % 2 == 0) continue;
+    table.erase_at(table.find(key_hash(ids[i]), ids[i]));
+    erased.insert(i);
+  }
+  EXPECT_EQ(table.size(), ids.size() - erased.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const bool present = table.find(key_hash(ids[i]), ids[i]) != EntryTable::kNotFound;
+    EXPECT_EQ(present, erased.count(i) == 0) << ids[i];
+  }
+  std::size_t visited = 0;
+  table.for_each([&](char*) { ++visited; });
+  EXPECT_EQ(visited, table.size());
+}
+
+TEST(EntryTable, ShrinksIntoTheEmbeddedArray) {
+  EntryTable table;
+  Entries entries;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    ids.push_back("s" + std::to_string(i));
+    insert(table, key_hash(ids.back()), entries.make(ids.back()));
+  }
+  ASSERT_GT(table.capacity(), EntryTable::kMinCapacity);
+  EXPECT_GT(table.charge(), 0u);
+  while (table.size() > 2) {
+    const std::string id = ids.back();
+    ids.pop_back();
+    table.erase_at(table.find(key_hash(id), id));
+    const std::uint32_t target = EntryTable::target_capacity(table.size(), table.capacity());
+    if (target != 0 && target < table.capacity()) {
+      SlotArray fresh = SlotArray::allocate(target);
+      ASSERT_TRUE(table.rebuild_into(fresh, kTestKey));
+      SlotArray old = table.adopt(std::move(fresh));
     }
   }
-  EXPECT_EQ(table.size(), 0u);
-  EXPECT_EQ(table.bucket_count(), EntryTable::kMinBuckets);
+  EXPECT_EQ(table.capacity(), EntryTable::kMinCapacity);
+  EXPECT_EQ(table.charge(), 0u) << "the embedded array is the store's fixed cost";
+  for (const std::string& id : ids) EXPECT_NE(table.find(key_hash(id), id), EntryTable::kNotFound);
+}
+
+TEST(EntryTable, OneHomeHoldsAtMostTheDistanceLimitAndErasesShiftBack) {
+  // Every id with the same hash: one home, one tag, a single run. Ids still tell the entries apart.
+  EntryTable table;
+  SlotArray big = SlotArray::allocate(1024);
+  ASSERT_TRUE(table.rebuild_into(big, kTestKey));
+  SlotArray none = table.adopt(std::move(big));
+  Entries entries;
+  constexpr std::uint64_t kHash = 0x1234567890abcdefULL;
+  std::vector<std::string> ids;
+  for (std::uint32_t i = 0; i <= EntryTable::kMaxDistance; ++i) {
+    ids.push_back("same-" + std::to_string(i));
+    ASSERT_TRUE(table.can_insert(kHash)) << i;
+    table.insert(kHash, entries.make(ids.back()));
+  }
+  EXPECT_FALSE(table.can_insert(kHash)) << "a 257th entry would sit 256 slots from home";
+  EXPECT_TRUE(table.can_insert(kHash ^ 0x80000000u)) << "another home is free";
+  for (const std::string& id : ids) ASSERT_NE(table.find(kHash, id), EntryTable::kNotFound) << id;
+  // Erasing from the middle shifts the rest back: everything stays reachable, and there is room again.
+  table.erase_at(table.find(kHash, ids[100]));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(table.find(kHash, ids[i]) != EntryTable::kNotFound, i != 100) << ids[i];
+  }
+  EXPECT_TRUE(table.can_insert(kHash));
+}
+
+TEST(EntryTable, RepointAndSetEntryFollowARelocatedEntry) {
+  EntryTable table;
+  Entries entries;
+  const std::string id = "moving";
+  char* first = entries.make(id);
+  insert(table, key_hash(id), first);
+  insert(table, key_hash("other"), entries.make("other"));
+  char* second = entries.make(id);
+  table.repoint(key_hash(id), first, second);
+  EXPECT_EQ(table.entry_at(table.find(key_hash(id), id)), second);
+  char* third = entries.make(id);
+  table.set_entry(table.find(key_hash(id), id), third);
+  EXPECT_EQ(table.entry_at(table.find(key_hash(id), id)), third);
+  EXPECT_NE(table.find(key_hash("other"), "other"), EntryTable::kNotFound);
+}
+
+TEST(EntryTable, CapacityRules) {
+  EXPECT_EQ(EntryTable::target_capacity(14, 16), 0u);   // 87.5%
+  EXPECT_EQ(EntryTable::target_capacity(15, 16), 24u);  // past 90%: half as much again
+  EXPECT_EQ(EntryTable::target_capacity(900, 1000), 0u);
+  EXPECT_EQ(EntryTable::target_capacity(901, 1000), 1500u);
+  EXPECT_EQ(EntryTable::target_capacity(300, 1000), 0u);
+  EXPECT_EQ(EntryTable::target_capacity(299, 1000), 499u);  // below 30%: to 60%
+  EXPECT_EQ(EntryTable::target_capacity(1, 24), EntryTable::kMinCapacity);
+  EXPECT_EQ(EntryTable::target_capacity(0, EntryTable::kMinCapacity), 0u) << "never below the minimum";
+  EXPECT_EQ(EntryTable::max_size(16), 15u);
+  EXPECT_EQ(EntryTable::max_size(1000), 968u);  // about 97%, and one slot always empty
+}
+
+TEST(EntryTable, ArraysAreChargedAsAllocated) {
+  EXPECT_EQ(SlotArray::charge(EntryTable::kMinCapacity), 0u);
+  EXPECT_EQ(SlotArray::charge(24), heap_chunk_bytes(24 * 8));
+  EXPECT_EQ(SlotArray::charge(8191), heap_chunk_bytes(8191 * 8));  // just below 64 KiB: malloc'd
+  EXPECT_EQ(SlotArray::charge(8192), 64u * 1024);                  // mmap'd, whole pages
+  EXPECT_EQ(SlotArray::charge(10000), 20u * 4096);
+  SlotArray mapped = SlotArray::allocate(10000);
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(mapped.capacity(), 10000u);
+  EXPECT_FALSE(SlotArray::allocate(3)) << "below the minimum is no array";
 }
 
 }  // namespace
