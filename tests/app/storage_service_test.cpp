@@ -69,11 +69,19 @@ class StorageServiceTest : public ::testing::Test {
   app::Logger log_{app::LogLevel::kError};
   app::ServiceContext context_{store_, metrics_, refusals_, registry_, shutting_down_, log_, false};
   app::StorageService service_{context_, 0};
+
+  // A service over a store with room for about two 5 KB values.
+  void big_store_call(const std::string& raw, std::string_view body) {
+    EXPECT_EQ(call(raw, body, &big_service_).status, 200);
+  }
+  store::BucketStore big_store_{16 * 1024, base::HashKey{1, 2}};
+  app::ServiceContext big_context_{big_store_, metrics_, refusals_, registry_, shutting_down_, log_, false};
+  app::StorageService big_service_{big_context_, 0};
 };
 
 TEST_F(StorageServiceTest, BucketLifecycle) {
   EXPECT_EQ(call("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", "abc").status, 200);
-  EXPECT_EQ(store_.stored_bytes(), store::BucketStore::entry_cost(1, 3));
+  EXPECT_GE(store_.stored_bytes(), store::BucketStore::entry_bytes(1, 3));
   const http::Response get = call("GET /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "abc");
@@ -81,6 +89,7 @@ TEST_F(StorageServiceTest, BucketLifecycle) {
   EXPECT_EQ(call("DELETE /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
   EXPECT_EQ(call("GET /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n").status, 404);
   EXPECT_EQ(call("DELETE /api/buckets/k HTTP/1.1\r\nHost: a\r\n\r\n").status, 400);
+  EXPECT_EQ(store_.stored_bytes(), 0u) << "an emptied store is charged nothing";
 }
 
 TEST_F(StorageServiceTest, InterleavedRequestsOfTwoConnectionsKeepTheirOwnRoutes) {
@@ -97,9 +106,10 @@ TEST_F(StorageServiceTest, InterleavedRequestsOfTwoConnectionsKeepTheirOwnRoutes
   handle(service_, put.head, body, put_response);
   service_.on_request_end();
   EXPECT_EQ(put_response.status, 200);
-  ASSERT_TRUE(store_.get("first"));
-  EXPECT_EQ(store_.get("first").view(), "ok");
-  EXPECT_FALSE(store_.get("other id"));
+  store::Lookup lookup;
+  ASSERT_TRUE(store_.get("first", lookup));
+  EXPECT_EQ(lookup.value, "ok");
+  EXPECT_FALSE(store_.get("other id", lookup));
 }
 
 TEST_F(StorageServiceTest, NewBucketThatCannotFitIsRefusedBeforeItsBody) {
@@ -111,17 +121,23 @@ TEST_F(StorageServiceTest, NewBucketThatCannotFitIsRefusedBeforeItsBody) {
 }
 
 TEST_F(StorageServiceTest, AnOverwriteThatCannotFitIsRefusedBeforeItsBody) {
-  const std::string put = "PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 500\r\n\r\n";
-  EXPECT_EQ(call(put, std::string(500, 'v')).status, 200);
-  // Replacing the unheld value needs only the difference: 800 bytes fit where a new 800-byte bucket would not.
-  ParsedHead grows = parse("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 800\r\n\r\n");
+  // Values above the inline limit, so that each is a block charged by its size.
+  const std::string put = "PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
+  big_store_call(put, std::string(5000, 'v'));
+  const std::size_t available = big_store_.max_bytes() - big_store_.stored_bytes();
+  auto head_for = [](std::string_view id, std::size_t length) {
+    return parse("PUT /api/buckets/" + std::string(id) + " HTTP/1.1\r\nHost: a\r\nContent-Length: " +
+                 std::to_string(length) + "\r\n\r\n");
+  };
+  // Replacing the unheld value needs only the difference.
   http::Response response;
-  EXPECT_TRUE(service_.admit_body(grows.head, 800, response));
-  ParsedHead too_big = parse("PUT /api/buckets/k HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
-  EXPECT_FALSE(service_.admit_body(too_big.head, 1000, response));
+  const std::size_t grown = 5000 + available - 64;
+  EXPECT_TRUE(big_service_.admit_body(head_for("k", grown).head, grown, response));
+  const std::size_t too_big = 5000 + available + 64;
+  EXPECT_FALSE(big_service_.admit_body(head_for("k", too_big).head, too_big, response));
   EXPECT_EQ(response.status, 507);
-  ParsedHead other = parse("PUT /api/buckets/other HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n");
-  EXPECT_FALSE(service_.admit_body(other.head, 300, response)) << "a new bucket needs room for its entry too";
+  EXPECT_FALSE(big_service_.admit_body(head_for("other", available).head, available, response))
+      << "a new bucket needs room for its entry too";
 }
 
 TEST_F(StorageServiceTest, RoutingErrorsWithABodyWaitForTheBodyUnlessContinueIsExpected) {

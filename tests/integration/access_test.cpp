@@ -84,7 +84,7 @@ TEST(AccessTest, AnUnauthenticatedUploadIsRefusedBeforeItsBodyIsRead) {
   ServerProcess server({}, {{"WRITE_TOKEN_FILE", writes.path()}});
   Client c(server.port());
   // Only the head is sent: the answer cannot wait for a body the server will not take.
-  ASSERT_TRUE(c.send("PUT /api/buckets/big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"));
+  ASSERT_TRUE(c.send("PUT /api/buckets/big HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
   auto answer = c.read_response();
   EXPECT_EQ(answer->status, 401);
   EXPECT_TRUE(c.wait_closed());
