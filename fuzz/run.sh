@@ -10,15 +10,16 @@
 #   CXX_FUZZ       clang++ to build with (default clang++)
 #
 # Each target starts from a temporary copy of its seed corpus (new inputs never land in the repository) and
-# runs with the dictionary, a 5 s per-input timeout, a 2 GiB RSS limit and leak detection. Any crash, leak,
-# timeout or out-of-memory fails the run; the saved input's path is printed, see fuzz/README.md to reproduce.
+# runs with its dictionary (fuzz/<target>.dict, else fuzz/http.dict), a 5 s per-input timeout, a 2 GiB RSS
+# limit and leak detection. Any crash, leak, timeout or out-of-memory fails the run; the saved input's path
+# is printed, see fuzz/README.md to reproduce.
 set -euo pipefail
 
 repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz_dir="$repo_dir/fuzz"
 build_dir="${1:-${TMPDIR:-/tmp}/storage_api-fuzz}"
 seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection fuzz_range}"
+targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection fuzz_range fuzz_log_scan}"
 jobs="${FUZZ_JOBS:-2}"
 compiler="${CXX_FUZZ:-clang++}"
 
@@ -57,10 +58,15 @@ for target in $targets; do
     cp -R "$fuzz_dir/corpus/$target/." "$corpus/"
   fi
 
+  dict="$fuzz_dir/http.dict"
+  if [[ -f "$fuzz_dir/$target.dict" ]]; then
+    dict="$fuzz_dir/$target.dict"
+  fi
+
   echo "fuzz: $target for ${seconds}s"
   status=0
   "$binary" "$corpus" \
-    -dict="$fuzz_dir/http.dict" \
+    -dict="$dict" \
     -max_total_time="$seconds" \
     -timeout=5 \
     -rss_limit_mb=2048 \
