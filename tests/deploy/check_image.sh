@@ -220,6 +220,35 @@ docker stop -t 15 "$attack" >/dev/null
 check "memory attack: docker stop afterwards exits 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$attack")" = 0
 docker rm "$attack" >/dev/null
 
+# ------------------------------------------------------------------------------------------- tokens
+# WRITE_TOKEN_FILE from a read-only bind mount, as docker-compose.tokens.yml mounts its file secret, and a
+# rotation by SIGHUP without a restart. The file is rewritten in place: a bind mount follows the inode.
+tokens="$container-tokens"
+token_dir="$work/secrets"
+mkdir -m 700 "$token_dir"
+(umask 022 && printf 'first-%s\n' "$run_id" >"$token_dir/write_token")
+docker run -d --name "$tokens" -p 127.0.0.1::5000 --read-only --cap-drop ALL --security-opt no-new-privileges:true \
+  -v "$token_dir/write_token:/run/secrets/write_token:ro" -e WRITE_TOKEN_FILE=/run/secrets/write_token \
+  "$tag" >/dev/null
+tokens_base=http://127.0.0.1:$(docker port "$tokens" 5000/tcp | head -n 1 | sed 's/.*://')
+check "tokens: the container turns healthy with WRITE_TOKEN_FILE" poll 60 is_healthy "$tokens"
+bearer() { printf 'Authorization: Bearer %s-%s' "$1" "$run_id"; }
+check "tokens: PUT without a token -> 401" test "$(http_status -X PUT --data-binary v "$tokens_base/api/buckets/t")" = 401
+check "tokens: PUT with the token -> 200" \
+  test "$(http_status -X PUT -H "$(bearer first)" --data-binary v "$tokens_base/api/buckets/t")" = 200
+check "tokens: GET needs no token (no READ_TOKEN_FILE) -> 200" test "$(http_status "$tokens_base/api/buckets/t")" = 200
+printf 'second-%s\n' "$run_id" >"$token_dir/write_token"
+docker kill -s HUP "$tokens" >/dev/null
+second_accepted() { [[ $(http_status -X PUT -H "$(bearer second)" --data-binary w "$tokens_base/api/buckets/t") == 200 ]]; }
+check "tokens: after SIGHUP the new token is accepted" poll 30 second_accepted
+check "tokens: and the old one refused -> 401" \
+  test "$(http_status -X PUT -H "$(bearer first)" --data-binary x "$tokens_base/api/buckets/t")" = 401
+check "tokens: the process was not restarted" test "$(docker inspect -f '{{.RestartCount}}' "$tokens")" = 0
+docker logs "$tokens" >"$work/tokens.log" 2>&1
+check "tokens: the reload is logged (tokens_reloaded)" grep -q '"event":"tokens_reloaded"' "$work/tokens.log"
+check "tokens: no token appears in the log" eval "! grep -q -- '-$run_id' '$work/tokens.log'"
+docker rm -f "$tokens" >/dev/null
+
 # ------------------------------------------------------------------------------------------- compose
 storage_port=$(free_port)
 prometheus_port=$(free_port)
