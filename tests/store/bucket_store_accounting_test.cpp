@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <cstddef>
 #include <cstdio>
 #include <map>
@@ -180,6 +182,10 @@ struct Shape {
   std::size_t value_size;
   const char* type;
 };
+// What gtest prints for a shape (by default its bytes, including the pointer, which ASLR moves).
+void PrintTo(const Shape& shape, std::ostream* out) {
+  *out << shape.id_size << "-byte id, " << shape.value_size << "-byte value, type \"" << shape.type << '"';
+}
 
 class BucketStoreHeap : public testing::TestWithParam<Shape> {};
 
@@ -214,7 +220,12 @@ TEST_P(BucketStoreHeap, WhatIsChargedCoversTheMeasuredHeapPerEntry) {
 INSTANTIATE_TEST_SUITE_P(Shapes, BucketStoreHeap,
                          testing::Values(Shape{8, 0, ""}, Shape{9, 9, "text/plain"}, Shape{17, 100, "a/b"},
                                          Shape{64, 100, ""}, Shape{16, 1000, ""}, Shape{16, 2013, ""},
-                                         Shape{16, 2014, ""}, Shape{1024, 0, ""}, Shape{1024, 4096, "x/y"}));
+                                         Shape{16, 2014, ""}, Shape{1024, 0, ""}, Shape{1024, 4096, "x/y"}),
+                         [](const testing::TestParamInfo<Shape>& shape) {
+                           // A stable name (the default prints the type pointer, which ASLR moves).
+                           return "id" + std::to_string(shape.param.id_size) + "_value" +
+                                  std::to_string(shape.param.value_size) + (*shape.param.type ? "_typed" : "");
+                         });
 
 TEST(BucketStoreAccounting, AtScaleAnEntryCostsItsSlotAndAFewBytes) {
   // The memory goal's shape: 17-byte ids, 100-byte values, an interned type: a 136-byte slot, its share of
