@@ -147,17 +147,21 @@ bool is_transfer_coding(std::string_view element) noexcept {
     i = skip_ows(name_end);
     if (i == element.size() || element[i] != '=') return false;
     i = skip_ows(i + 1);
-    if (i < element.size() && element[i] == '"') {
-      const std::size_t quoted = quoted_string_length(element.substr(i));
-      if (quoted == std::string_view::npos) return false;
-      i += quoted;
-    } else {
-      const std::size_t value_end = token_end(i);
-      if (value_end == i) return false;
-      i = value_end;
-    }
+    const std::size_t value_length = parameter_value_length(element.substr(i));
+    if (value_length == 0) return false;
+    i += value_length;
   }
   return true;
+}
+
+std::size_t parameter_value_length(std::string_view text) noexcept {
+  if (!text.empty() && text.front() == '"') {
+    const std::size_t quoted = quoted_string_length(text);
+    return quoted == std::string_view::npos ? 0 : quoted;
+  }
+  std::size_t end = 0;
+  while (end < text.size() && is_token(text[end])) ++end;
+  return end;
 }
 
 std::size_t quoted_string_length(std::string_view text) noexcept {

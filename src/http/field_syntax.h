@@ -39,4 +39,8 @@ bool is_ipv6_address(std::string_view text) noexcept;  // RFC 3986 IPv6address, 
 // HTAB, SP, a visible byte or obs-text), then DQUOTE.
 std::size_t quoted_string_length(std::string_view text) noexcept;
 
+// The length of the parameter value (RFC 9110 5.6.6: a token or a quoted-string) that starts `text`; 0 when
+// none does.
+std::size_t parameter_value_length(std::string_view text) noexcept;
+
 }  // namespace http::field_syntax

@@ -31,15 +31,9 @@ bool is_valid_media_type(std::string_view value) noexcept {
     const std::size_t name_end = token_end(i);
     if (name_end == i || name_end == value.size() || value[name_end] != '=') return false;
     i = name_end + 1;
-    if (i < value.size() && value[i] == '"') {
-      const std::size_t quoted = field_syntax::quoted_string_length(value.substr(i));
-      if (quoted == std::string_view::npos) return false;
-      i += quoted;
-    } else {
-      const std::size_t value_end = token_end(i);
-      if (value_end == i) return false;
-      i = value_end;
-    }
+    const std::size_t value_length = field_syntax::parameter_value_length(value.substr(i));
+    if (value_length == 0) return false;
+    i += value_length;
   }
   return true;
 }
