@@ -126,7 +126,12 @@ void BucketRequests::handle(const http::RequestHead& head, std::string_view id, 
 
 void BucketRequests::set_validators(const store::ObjectMeta& meta, http::Response& response) {
   response.etag = http::format_etag(meta.etag, etag_text_);
-  response.last_modified = http::format_http_date(meta.modified, date_text_);
+  // Formatted again only for another second: a popular object's GETs reuse the text.
+  if (meta.modified != date_second_ || date_length_ == 0) {
+    date_length_ = http::format_http_date(meta.modified, date_text_).size();
+    date_second_ = meta.modified;
+  }
+  response.last_modified = std::string_view(date_text_, date_length_);
 }
 
 void BucketRequests::get(const http::RequestHead& head, std::string_view id, http::Response& response) {

@@ -55,7 +55,9 @@ class BucketRequests {
   RefusalMetrics& refusals_;
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
-  char date_text_[http::kHttpDateBytes] = {};
+  char date_text_[http::kHttpDateBytes] = {};  // Last-Modified of date_second_
+  std::int64_t date_second_ = 0;
+  std::size_t date_length_ = 0;
   char range_text_[http::kMaxContentRangeBytes] = {};
 };
 

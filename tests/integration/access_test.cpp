@@ -71,6 +71,9 @@ TEST(AccessTest, WritesNeedTheWriteTokenAndReadsTheReadOrWriteToken) {
       << "the scheme is case-insensitive";
   EXPECT_EQ(c4.request("DELETE", "/api/buckets/secret", {}, bearer("read-token-1"))->status, 401);
   EXPECT_EQ(c4.request("GET", "/metrics")->status, 200) << "metrics stay open";
+  EXPECT_TRUE(harness::await_metric(
+      server.port(), R"(http_request_duration_seconds_count{method="PUT",path="/api/buckets/{id}",status="401"})", 3))
+      << "the three refused PUTs are counted under their own status label";
   EXPECT_EQ(c4.request("GET", "/healthz")->status, 200);
 
   for (const std::string& line : server.log_lines()) {
