@@ -32,15 +32,23 @@ class RatioReporter final : public benchmark::ConsoleReporter {
       if (!median && !single) continue;
       const double to_ns = 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
       nanoseconds_[run.run_name.str()] = run.GetAdjustedCPUTime() * to_ns;
+      if (const auto rate = run.counters.find("items_per_second"); rate != run.counters.end()) {
+        items_per_second_[run.run_name.str()] = rate->second.value;
+      }
     }
   }
   const double* find(const std::string& name) const {
     const auto it = nanoseconds_.find(name);
     return it == nanoseconds_.end() ? nullptr : &it->second;
   }
+  const double* find_rate(const std::string& name) const {
+    const auto it = items_per_second_.find(name);
+    return it == items_per_second_.end() ? nullptr : &it->second;
+  }
 
  private:
   std::map<std::string, double> nanoseconds_;
+  std::map<std::string, double> items_per_second_;
 };
 
 struct Comparison {
@@ -92,6 +100,44 @@ constexpr Comparison kComparisons[] = {
     {"crc32c/hardware/64", "crc32c/software/64", 0, "the same over a 64-byte record head"},
 };
 
+// Throughput, for what is bound by waiting (the disk) rather than by CPU: items per second, real time.
+struct RateComparison {
+  std::string_view subject;
+  std::string_view reference;
+  std::string_view reading;
+};
+
+constexpr RateComparison kRateComparisons[] = {
+    {"durable/log_1KiB_always/disk/window:1/real_time/threads:4",
+     "durable/log_1KiB_always/disk/window:1/real_time/threads:1",
+     "durable records/s, 4 synchronous submitters vs 1 on the disk: group commit"},
+    {"durable/log_1KiB_always/disk/window:1/real_time/threads:16",
+     "durable/log_1KiB_always/disk/window:1/real_time/threads:1",
+     "the same with 16 submitters"},
+    {"durable/log_1KiB_always/disk/window:64/real_time/threads:1",
+     "durable/log_1KiB_always/disk/window:1/real_time/threads:1",
+     "one submitter keeping 64 records in flight vs 1"},
+    {"durable/log_1KiB_always/tmpfs/window:1/real_time/threads:1",
+     "durable/log_1KiB_always/disk/window:1/real_time/threads:1",
+     "tmpfs vs the disk, one synchronous submitter: what fdatasync costs"},
+    {"durable/log_1KiB_always/tmpfs/window:1/real_time/threads:16",
+     "durable/log_1KiB_always/tmpfs/window:1/real_time/threads:1",
+     "16 submitters vs 1 on tmpfs, where the hand-off to the log thread is the cost"},
+};
+
+void print_rate_ratios(const RatioReporter& reporter) {
+  std::printf("\n## Throughput ratios (items per second, real time)\n\n");
+  std::printf("| subject | items/s | reference | items/s | ratio | reading |\n|---|---:|---|---:|---:|---|\n");
+  for (const RateComparison& c : kRateComparisons) {
+    const double* subject = reporter.find_rate(std::string(c.subject));
+    const double* reference = reporter.find_rate(std::string(c.reference));
+    if (subject == nullptr || reference == nullptr) continue;
+    std::printf("| %.*s | %.0f | %.*s | %.0f | %.2f | %.*s |\n", static_cast<int>(c.subject.size()), c.subject.data(),
+                *subject, static_cast<int>(c.reference.size()), c.reference.data(), *reference, *subject / *reference,
+                static_cast<int>(c.reading.size()), c.reading.data());
+  }
+}
+
 void print_ratios(const RatioReporter& reporter) {
   std::printf("\n## Ratios (same process; medians when repeated)\n\n");
   std::printf("| subject | ns/op | reference | ns/op | ratio | reading |\n|---|---:|---|---:|---:|---|\n");
@@ -114,6 +160,7 @@ int main(int argc, char** argv) {
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   print_ratios(reporter);
+  print_rate_ratios(reporter);
   benchmark::Shutdown();
   return 0;
 }

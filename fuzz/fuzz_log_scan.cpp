@@ -8,13 +8,17 @@
 // Invariants:
 //  - valid_end <= size; clean means the whole file was read, a valid header and nothing left over;
 //    otherwise bad_offset == valid_end, inside the file (an empty file is torn at 0)
-//  - the records handed over are contiguous from the end of the header to valid_end, in strictly increasing
-//    sequence order, within the limits; their count and last sequence number are the result's
+//  - the records handed over are contiguous from the end of the header to valid_end, within the limits, each
+//    with a sequence number above the last put's or delete's and not below the last batch record's; a batch
+//    record's durable end is not past its offset; the counts, last and next sequence numbers are the result's
 //  - re-encoding each record gives exactly its bytes, and decode_next() at its offset decodes it
 //  - the good prefix (the file cut at valid_end) scans clean with the same records, or as an empty file
-//  - a torn tail has no offset after it where a record with a higher sequence number decodes (checked
-//    independently with decode_next); a corruption's resync offset is one
+//  - checked independently with decode_next at every offset after the bad record: a record that may follow
+//    the good prefix (by the sequence rule) is found first at the resync offset of a corruption; without a
+//    batch record in the prefix a torn tail has none; with one, a torn tail has no batch record among them
+//    whose durable end lies past the bad record and not past itself, and a corruption has one
 //  - the header is valid exactly when decode_file_header() says so
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -96,20 +100,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::size_t expected_offset = kFileHeaderBytes;
   std::uint64_t last_sequence = 0;
+  std::uint64_t batch_sequence = 0;
+  std::uint64_t batches = 0;
   std::string encoded;
   for (const Seen& s : seen) {
     FUZZ_CHECK(s.offset == expected_offset && s.end > s.offset && s.end <= result.valid_end);
-    FUZZ_CHECK(s.record.sequence > last_sequence);
+    FUZZ_CHECK(s.record.sequence > last_sequence && s.record.sequence >= batch_sequence);
+    if (s.record.operation == Operation::kBatch) FUZZ_CHECK(s.record.durable_end <= s.offset);
     FUZZ_CHECK(check_record(s.record, limits).is_ok());
     encoded.clear();
     FUZZ_CHECK(append_record(s.record, limits, encoded).is_ok());
     FUZZ_CHECK(encoded == std::string_view(file).substr(s.offset, s.end - s.offset));
     const Decoded again = decode_next(file, s.offset, limits);
     FUZZ_CHECK(again.status == DecodeStatus::kRecord && again.record == s.record && again.next_offset == s.end);
-    last_sequence = s.record.sequence;
+    if (s.record.operation == Operation::kBatch) {
+      batch_sequence = s.record.sequence;
+      ++batches;
+    } else {
+      last_sequence = s.record.sequence;
+    }
     expected_offset = s.end;
   }
-  FUZZ_CHECK(seen.size() == result.records && last_sequence == result.last_sequence);
+  FUZZ_CHECK(seen.size() == result.records + result.batches && batches == result.batches);
+  FUZZ_CHECK(last_sequence == result.last_sequence && result.batched == (batches > 0));
+  if (result.header_valid) {
+    FUZZ_CHECK(result.next_sequence == (last_sequence == UINT64_MAX ? UINT64_MAX
+                                                                    : std::max(last_sequence + 1, batch_sequence)));
+  }
   if (result.header_valid) FUZZ_CHECK(expected_offset == result.valid_end);
 
   const ScanResult prefix = scan_log(std::string_view(file).substr(0, result.valid_end), limits);
@@ -123,11 +140,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         (result.verdict == ScanVerdict::kCorrupt && result.resync_offset != 0);
   if (searched) {
     std::size_t first_later = 0;
-    for (std::size_t at = result.bad_offset + 1; at < file.size() && first_later == 0; ++at) {
+    bool proof = false;
+    for (std::size_t at = result.bad_offset + 1; at < file.size() && !proof; ++at) {
       const Decoded later = decode_next(file, at, limits);
-      if (later.status == DecodeStatus::kRecord && later.record.sequence > result.last_sequence) first_later = at;
+      if (later.status != DecodeStatus::kRecord || later.record.sequence <= last_sequence ||
+          later.record.sequence < batch_sequence) {
+        continue;
+      }
+      if (first_later == 0) first_later = at;
+      proof = later.record.operation == Operation::kBatch && later.record.durable_end > result.bad_offset &&
+              later.record.durable_end <= at;
     }
-    FUZZ_CHECK(first_later == result.resync_offset);
+    if (result.batched) {
+      FUZZ_CHECK(proof == (result.verdict == ScanVerdict::kCorrupt));
+      if (result.verdict == ScanVerdict::kCorrupt) FUZZ_CHECK(first_later == result.resync_offset);
+    } else {
+      FUZZ_CHECK(first_later == result.resync_offset);
+    }
   }
   return 0;
 }

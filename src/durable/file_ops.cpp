@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <exception>
 
@@ -41,7 +42,7 @@ class PosixAppendFile final : public AppendFile {
   PosixAppendFile(std::string path, base::UniqueFd fd) noexcept : path_(std::move(path)), fd_(std::move(fd)) {}
 
   Status append(std::span<const std::string_view> pieces) noexcept override {
-    constexpr std::size_t kBatch = 64;
+    constexpr std::size_t kBatch = IOV_MAX;  // a log batch's pieces in as few calls as the kernel takes
     std::size_t piece = 0;
     std::size_t done = 0;  // bytes of pieces[piece] already written
     for (;;) {

@@ -8,25 +8,38 @@ namespace {
 constexpr std::uint64_t kSearchCrcBytesPerByte = 8;
 constexpr std::uint64_t kSearchCrcBytesBase = std::uint64_t{64} << 20;
 
+// What follows the bad record at `bad`, searched at every later offset for valid records that may follow
+// the good prefix (sequence number above `after`).
 struct Search {
-  bool found = false;
+  bool found = false;      // such a record exists
   bool undecided = false;  // the CRC budget ran out first
-  std::size_t offset = 0;
+  bool proof = false;      // one is a batch record saying the log was durable past `bad`
+  std::size_t offset = 0;  // where the first one starts
 };
 
-// The first offset from `from` on where a valid record with a sequence number above `after` starts.
-Search search_forward(std::string_view file, std::size_t from, const RecordLimits& limits,
-                      std::uint64_t after) noexcept {
+// Without batch records any later record decides (corruption), so the search stops at the first; with them
+// only a batch record that says `bad` was durable does, so the search goes on to the end.
+Search search_after(std::string_view file, std::size_t bad, const RecordLimits& limits, std::uint64_t after,
+                    bool batched) noexcept {
   Search search;
+  const std::size_t from = bad + 1;
   if (from >= file.size()) return search;
   const std::uint64_t budget = kSearchCrcBytesBase + kSearchCrcBytesPerByte * (file.size() - from);
   std::uint64_t crc_bytes = 0;
   const std::size_t last = file.size() - std::min(file.size(), kRecordFrameBytes + kDeleteFixedPayloadBytes);
   for (std::size_t offset = from; offset <= last; ++offset) {
     if (valid_record_at(file, offset, limits, after, crc_bytes)) {
-      search.found = true;
-      search.offset = offset;
-      return search;
+      if (!search.found) {
+        search.found = true;
+        search.offset = offset;
+      }
+      if (!batched) return search;
+      const Decoded decoded = decode_next(file, offset, limits);
+      if (decoded.record.operation == Operation::kBatch && decoded.record.durable_end > bad &&
+          decoded.record.durable_end <= offset) {
+        search.proof = true;
+        return search;
+      }
     }
     if (crc_bytes > budget) {
       search.undecided = true;
@@ -36,19 +49,23 @@ Search search_forward(std::string_view file, std::size_t from, const RecordLimit
   return search;
 }
 
+std::uint64_t search_floor(const ScanResult& result, std::uint64_t batch_sequence) noexcept {
+  return std::max(result.last_sequence, batch_sequence == 0 ? 0 : batch_sequence - 1);
+}
+
 // Settles what the bad record (or header) at `bad` is, from what follows it.
 void judge(ScanResult& result, std::string_view file, std::size_t bad, const RecordLimits& limits,
-           std::string_view torn_reason, std::string_view corrupt_reason) noexcept {
+           std::uint64_t batch_sequence, std::string_view torn_reason, std::string_view corrupt_reason) noexcept {
   result.bad_offset = bad;
   result.valid_end = bad;
-  const Search search = search_forward(file, bad + 1, limits, result.last_sequence);
-  if (search.found) {
+  const Search search = search_after(file, bad, limits, search_floor(result, batch_sequence), result.batched);
+  if (search.undecided) {
+    result.verdict = ScanVerdict::kCorrupt;
+    result.reason = "could not tell a torn tail from corruption within the search budget";
+  } else if (search.found && (!result.batched || search.proof)) {
     result.verdict = ScanVerdict::kCorrupt;
     result.resync_offset = search.offset;
     result.reason = corrupt_reason;
-  } else if (search.undecided) {
-    result.verdict = ScanVerdict::kCorrupt;
-    result.reason = "could not tell a torn tail from corruption within the search budget";
   } else {
     result.verdict = ScanVerdict::kTornTail;
     result.reason = torn_reason;
@@ -88,28 +105,43 @@ ScanResult scan_log(std::string_view file, const RecordLimits& limits, RecordCal
         result.reason = "empty log file";
         return result;
       }
-      judge(result, file, 0, limits, "log header torn", "damaged log header followed by records");
+      judge(result, file, 0, limits, 0, "log header torn", "damaged log header followed by records");
       return result;
   }
   std::size_t offset = kFileHeaderBytes;
   result.valid_end = offset;
+  std::uint64_t batch_sequence = 0;  // of the last batch record: later records may not be below it
   for (;;) {
     const Decoded decoded = decode_next(file, offset, limits);
-    if (decoded.status == DecodeStatus::kEnd) return result;
-    if (decoded.status == DecodeStatus::kRecord && decoded.record.sequence > result.last_sequence) {
-      on_record(decoded.record, offset, decoded.next_offset);
-      ++result.records;
-      result.last_sequence = decoded.record.sequence;
-      offset = decoded.next_offset;
-      result.valid_end = offset;
-      continue;
+    if (decoded.status == DecodeStatus::kEnd) break;
+    std::string_view problem = decoded.reason;
+    if (decoded.status == DecodeStatus::kRecord) {
+      const Record& record = decoded.record;
+      if (record.sequence <= result.last_sequence || record.sequence < batch_sequence) {
+        problem = "sequence number not above the last one";
+      } else if (record.operation == Operation::kBatch && record.durable_end > offset) {
+        problem = "batch record claiming durable bytes past itself";
+      } else {
+        on_record(record, offset, decoded.next_offset);
+        if (record.operation == Operation::kBatch) {
+          ++result.batches;
+          result.batched = true;
+          batch_sequence = record.sequence;
+        } else {
+          ++result.records;
+          result.last_sequence = record.sequence;
+        }
+        offset = decoded.next_offset;
+        result.valid_end = offset;
+        continue;
+      }
     }
-    const std::string_view reason =
-        decoded.status == DecodeStatus::kRecord ? std::string_view("sequence number not above the last one")
-                                                : decoded.reason;
-    judge(result, file, offset, limits, reason, reason);
-    return result;
+    judge(result, file, offset, limits, batch_sequence, problem, problem);
+    break;
   }
+  result.next_sequence = result.last_sequence == UINT64_MAX ? UINT64_MAX
+                                                            : std::max(result.last_sequence + 1, batch_sequence);
+  return result;
 }
 
 }  // namespace durable

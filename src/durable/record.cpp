@@ -86,6 +86,7 @@ class Reader {
 };
 
 std::uint64_t payload_size(const Record& record) noexcept {
+  if (record.operation == Operation::kBatch) return kBatchPayloadBytes;
   if (record.operation == Operation::kDelete) return kDeleteFixedPayloadBytes + record.id.size();
   return std::uint64_t{kPutFixedPayloadBytes} + record.content_type.size() + record.id.size() + record.value.size();
 }
@@ -123,6 +124,13 @@ const char* parse_payload(std::string_view payload, Record& out) noexcept {
     if (reader.left() != 0) return "bytes after a delete's id";
     return nullptr;
   }
+  if (operation == static_cast<std::uint8_t>(Operation::kBatch)) {
+    out.operation = Operation::kBatch;
+    out.durable_end = reader.fixed<std::uint64_t>();
+    if (reader.failed()) return "payload cut short";
+    if (reader.left() != 0) return "bytes after a batch record's durable end";
+    return nullptr;
+  }
   return "unknown operation";
 }
 
@@ -146,11 +154,17 @@ base::Status check_record(const Record& record, const RecordLimits& limits) noex
     return base::Status::error("log record: id of " + std::to_string(record.id.size()) + " bytes, over " +
                                std::to_string(kMaxIdBytes));
   }
-  if (record.operation == Operation::kDelete) {
-    if (record.etag != 0 || record.modified_unix_seconds != 0 || !record.content_type.empty() ||
-        !record.value.empty()) {
-      return base::Status::error("log record: a delete carries only a sequence number and an id");
+  const bool put_fields = record.etag != 0 || record.modified_unix_seconds != 0 || !record.content_type.empty() ||
+                          !record.value.empty();
+  if (record.operation != Operation::kBatch && record.durable_end != 0) {
+    return base::Status::error("log record: only a batch record carries a durable end");
+  }
+  if (record.operation == Operation::kBatch) {
+    if (put_fields || !record.id.empty()) {
+      return base::Status::error("log record: a batch record carries only a sequence number and a durable end");
     }
+  } else if (record.operation == Operation::kDelete) {
+    if (put_fields) return base::Status::error("log record: a delete carries only a sequence number and an id");
   } else if (record.operation != Operation::kPut) {
     return base::Status::error("log record: unknown operation");
   } else if (record.content_type.size() > kMaxContentTypeBytes) {
@@ -183,9 +197,11 @@ base::Result<std::size_t> encode_head(const Record& record, const RecordLimits& 
     writer.fixed(static_cast<std::uint16_t>(record.id.size()));
     writer.bytes(record.id);
     writer.fixed(static_cast<std::uint64_t>(record.value.size()));
-  } else {
+  } else if (record.operation == Operation::kDelete) {
     writer.fixed(static_cast<std::uint16_t>(record.id.size()));
     writer.bytes(record.id);
+  } else {
+    writer.fixed(record.durable_end);
   }
   std::uint32_t crc = base::crc32c(std::string_view(out.data() + 4, head - 4));
   if (record.operation == Operation::kPut) crc = base::crc32c(crc, record.value);

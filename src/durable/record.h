@@ -9,6 +9,12 @@
 //     put (1):    etag u64 | modified, Unix seconds, i64 | content-type length u16 | content type |
 //                 id length u16 | id | value length u64 | value
 //     delete (2): id length u16 | id
+//     batch (3):  durable end u64
+//
+// A batch record starts each batch the log writer appends with one write: its sequence number is the next
+// one the writer will assign (that of the batch's first record), its durable end the offset in this file up
+// to which everything was known durable (synced) when the batch was written. It carries no data; it is what
+// lets scan_log() tell a batch torn by a power cut from damage to synced data (durable/log_scan.h).
 //
 // The CRC covers the length field, so a damaged length is caught like damaged data. A payload must be
 // consumed exactly by its fields; ids are at most kMaxIdBytes, content types kMaxContentTypeBytes, payloads
@@ -43,6 +49,8 @@ inline constexpr std::size_t kMaxContentTypeBytes = 256;
 inline constexpr std::size_t kRecordFrameBytes = 8;         // CRC and payload length
 inline constexpr std::size_t kPutFixedPayloadBytes = 37;    // a put's payload without its three strings
 inline constexpr std::size_t kDeleteFixedPayloadBytes = 11;  // a delete's payload without its id: the least
+inline constexpr std::size_t kBatchPayloadBytes = 17;
+inline constexpr std::size_t kBatchRecordBytes = kRecordFrameBytes + kBatchPayloadBytes;
 inline constexpr std::size_t kMaxHeadBytes =
     kRecordFrameBytes + kPutFixedPayloadBytes + kMaxContentTypeBytes + kMaxIdBytes;
 
@@ -58,7 +66,7 @@ struct RecordLimits {
   }
 };
 
-enum class Operation : std::uint8_t { kPut = 1, kDelete = 2 };
+enum class Operation : std::uint8_t { kPut = 1, kDelete = 2, kBatch = 3 };
 
 struct Record {
   std::uint64_t sequence = 0;
@@ -68,6 +76,7 @@ struct Record {
   std::string_view content_type;           // put only
   std::string_view id;
   std::string_view value;                  // put only
+  std::uint64_t durable_end = 0;           // batch only
 
   friend bool operator==(const Record&, const Record&) = default;
 };
@@ -79,13 +88,16 @@ constexpr Record put_record(std::uint64_t sequence, std::string_view id, std::st
 constexpr Record delete_record(std::uint64_t sequence, std::string_view id) noexcept {
   return Record{sequence, Operation::kDelete, 0, 0, {}, id, {}};
 }
+constexpr Record batch_record(std::uint64_t sequence, std::uint64_t durable_end) noexcept {
+  return Record{sequence, Operation::kBatch, 0, 0, {}, {}, {}, durable_end};
+}
 
 // Bytes encode_head() writes for `record`, and the whole record's size on disk (head and value).
 std::size_t head_size(const Record& record) noexcept;
 std::uint64_t record_size(const Record& record) noexcept;
 
 // Why `record` cannot be encoded under `limits` (sequence 0, a field over its bound, a payload over the
-// maximum, a delete carrying put fields), or ok.
+// maximum, a delete or batch carrying fields it has not), or ok.
 base::Status check_record(const Record& record, const RecordLimits& limits) noexcept;
 
 // Writes the record's head into out[0, head_size) and returns head_size; the value follows it on disk.

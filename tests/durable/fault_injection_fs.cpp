@@ -58,11 +58,13 @@ class FaultAppendFile final : public AppendFile {
 
  private:
   Status synced(FaultOp op, std::string_view what, Status (AppendFile::*call)()) {
+    fs_.pass_sync_gate();
     const std::lock_guard lock(fs_.mutex_);
     const auto size = inner_->size();
     if (!size) return size.status();
     if (Status injected = fs_.inject(op, what, path()); !injected) {
-      if (*size > state_->synced) state_->lost.emplace_back(state_->synced, *size);
+      // A sync that fails loses its pages; one the power cut stopped leaves them to drop_unsynced().
+      if (*size > state_->synced && !fs_.power_cut_) state_->lost.emplace_back(state_->synced, *size);
       return injected;
     }
     if (Status status = ((*inner_).*call)(); !status) return status;
@@ -78,6 +80,11 @@ class FaultAppendFile final : public AppendFile {
 Status FaultInjectionFileSystem::inject(FaultOp op, std::string_view what, const std::string& path) {
   const auto index = static_cast<std::size_t>(op);
   ++calls_[index];
+  if (power_cut_at_ && power_cut_at_->first == op && --power_cut_at_->second == 0) {
+    power_cut_ = true;
+    power_cut_at_.reset();
+  }
+  if (power_cut_) return Status::from_errno(std::string(what) + " " + path + " (power cut)", EIO);
   Fault& fault = faults_[index];
   if (fault.countdown > 0 && --fault.countdown == 0) {
     return Status::from_errno(std::string(what) + " " + path + " (injected)", fault.error_number);
@@ -204,7 +211,7 @@ Result<FileLock> FaultInjectionFileSystem::lock_file(const std::string& path) no
   return base_.lock_file(path);
 }
 
-Status FaultInjectionFileSystem::drop_unsynced() {
+Status FaultInjectionFileSystem::drop_unsynced(const PageFilter& survives) {
   const std::lock_guard lock(mutex_);
   Status first_error;
   auto keep = [&](Status status) {
@@ -213,12 +220,28 @@ Status FaultInjectionFileSystem::drop_unsynced() {
   for (const auto& [path, state] : files_) {
     const auto size = base_.file_size(path);
     if (!size) continue;  // unlinked behind our back
-    if (state->lost.empty()) {
+    if (state->lost.empty() && !survives) {
       if (*size > state->synced) keep(base_.truncate(path, state->synced));
       continue;
     }
+    auto whole = base_.read_file(path);
     auto content = durable_content(path);
-    keep(content ? write_whole(path, *content) : content.status());
+    if (!whole || !content) {
+      keep(whole ? content.status() : whole.status());
+      continue;
+    }
+    for (std::uint64_t page = state->synced / kPageBytes * kPageBytes; survives && page < whole->size();
+         page += kPageBytes) {
+      if (!survives(path, page)) continue;
+      const auto from = static_cast<std::size_t>(std::max(page, state->synced));
+      const auto to = static_cast<std::size_t>(std::min<std::uint64_t>(page + kPageBytes, whole->size()));
+      if (content->size() < to) content->resize(to, '\0');
+      content->replace(from, to - from, *whole, from, to - from);
+    }
+    for (const auto& [begin, end] : state->lost) {  // lost for good, whatever survived around them
+      for (std::uint64_t at = begin; at < end && at < content->size(); ++at) (*content)[at] = '\0';
+    }
+    keep(write_whole(path, *content));
   }
   for (auto op = journal_.rbegin(); op != journal_.rend(); ++op) {
     switch (op->kind) {
@@ -236,6 +259,8 @@ Status FaultInjectionFileSystem::drop_unsynced() {
   }
   files_.clear();
   journal_.clear();
+  power_cut_ = false;
+  power_cut_at_.reset();
   return first_error;
 }
 
@@ -253,6 +278,54 @@ void FaultInjectionFileSystem::limit_bytes(std::uint64_t budget) {
 std::uint64_t FaultInjectionFileSystem::calls(FaultOp op) const {
   const std::lock_guard lock(mutex_);
   return calls_[static_cast<std::size_t>(op)];
+}
+
+void FaultInjectionFileSystem::cut_power() {
+  const std::lock_guard lock(mutex_);
+  power_cut_ = true;
+}
+
+void FaultInjectionFileSystem::cut_power_at(FaultOp op, int nth) {
+  const std::lock_guard lock(mutex_);
+  power_cut_at_.emplace(op, nth);
+}
+
+bool FaultInjectionFileSystem::power_is_cut() const {
+  const std::lock_guard lock(mutex_);
+  return power_cut_;
+}
+
+void FaultInjectionFileSystem::pass_sync_gate() {
+  std::unique_lock lock(gate_mutex_);
+  ++at_gate_;
+  gate_changed_.notify_all();
+  gate_changed_.wait(lock, [&] { return !gate_closed_ || passes_ > 0; });
+  if (gate_closed_) --passes_;
+  --at_gate_;
+  gate_changed_.notify_all();
+}
+
+void FaultInjectionFileSystem::pass_syncs(std::size_t n) {
+  const std::lock_guard lock(gate_mutex_);
+  passes_ += n;
+  gate_changed_.notify_all();
+}
+
+void FaultInjectionFileSystem::close_sync_gate() {
+  const std::lock_guard lock(gate_mutex_);
+  gate_closed_ = true;
+}
+
+void FaultInjectionFileSystem::open_sync_gate() {
+  const std::lock_guard lock(gate_mutex_);
+  gate_closed_ = false;
+  passes_ = 0;
+  gate_changed_.notify_all();
+}
+
+bool FaultInjectionFileSystem::wait_for_syncs_at_gate(std::size_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(gate_mutex_);
+  return gate_changed_.wait_for(lock, timeout, [&] { return gate_closed_ && at_gate_ >= n; });
 }
 
 }  // namespace durable::test

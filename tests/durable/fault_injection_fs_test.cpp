@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "durable/log_scan.h"
 #include "durable/record.h"
@@ -240,6 +243,91 @@ TEST_F(FaultInjectionTest, ALogRecoversTheRecordsSyncedBeforeThePowerCut) {
   const Scanned recovered = scan(*after);
   EXPECT_EQ(recovered.result.verdict, ScanVerdict::kClean);
   EXPECT_EQ(recovered.records, std::vector<OwnedRecord>(log.records.begin(), log.records.begin() + 3));
+}
+
+// Pages of unsynced data reach the disk or not, each on its own: lost ones read as zeros, and the file
+// ends with the last page that made it.
+TEST_F(FaultInjectionTest, APageGranularPowerCutKeepsSomeUnsyncedPages) {
+  constexpr std::uint64_t kPage = FaultInjectionFileSystem::kPageBytes;
+  const std::string log = path("log");
+  durable_file(log, std::string(100, 's'));
+  auto file = open(log);
+  ASSERT_TRUE(file);
+  const std::string unsynced = std::string(kPage - 100, 'a') + std::string(kPage, 'b') + std::string(kPage, 'c') +
+                               std::string(10, 'd');
+  ASSERT_TRUE(file->append(unsynced));
+  ASSERT_TRUE(file->close());
+  ASSERT_TRUE(fs_.drop_unsynced([&](const std::string& p, std::uint64_t page) {
+    EXPECT_EQ(p, log);
+    return page == kPage || page == 2 * kPage;  // the first and the last page are lost
+  }));
+  const std::string expected = std::string(100, 's') + std::string(kPage - 100, '\0') + std::string(kPage, 'b') +
+                               std::string(kPage, 'c');
+  EXPECT_EQ(contents(log), expected);
+
+  // None surviving is the strict model.
+  auto again = open(log);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->append("lost"));
+  ASSERT_TRUE(again->close());
+  ASSERT_TRUE(fs_.drop_unsynced([](const std::string&, std::uint64_t) { return false; }));
+  EXPECT_EQ(contents(log), expected);
+}
+
+// After the power cut nothing changes any more, and a sync the cut stopped does not lose its pages for
+// good as a failed one does: they are left to the page-granular drop.
+TEST_F(FaultInjectionTest, ACutPowerChangesNothingUntilTheDrop) {
+  const std::string log = path("log");
+  durable_file(log, "durable;");
+  auto file = open(log);
+  ASSERT_TRUE(file);
+  ASSERT_TRUE(file->append("written;"));
+  fs_.cut_power_at(FaultOp::kSyncData, 2);
+  ASSERT_TRUE(file->sync_data());
+  ASSERT_TRUE(file->append("unsynced"));
+  EXPECT_FALSE(fs_.power_is_cut());
+  const base::Status cut = file->sync_data();
+  EXPECT_EQ(cut.error_number(), EIO);
+  EXPECT_TRUE(fs_.power_is_cut());
+  EXPECT_EQ(file->append("after").error_number(), EIO);
+  EXPECT_EQ(fs_.truncate(log, 0).error_number(), EIO);
+  EXPECT_FALSE(fs_.open_append(path("other")));
+  ASSERT_TRUE(file->close());
+  EXPECT_EQ(contents(log), "durable;written;unsynced");
+  ASSERT_TRUE(fs_.drop_unsynced([](const std::string&, std::uint64_t) { return true; }));
+  EXPECT_EQ(contents(log), "durable;written;unsynced");
+  EXPECT_FALSE(fs_.power_is_cut());
+  auto after = open(log);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->append("!"));
+}
+
+// Syncs wait at the closed gate, and go on when it opens or when let through one at a time.
+TEST_F(FaultInjectionTest, TheSyncGateHoldsSyncsUntilReleased) {
+  auto file = open(path("log"));
+  ASSERT_TRUE(file);
+  ASSERT_TRUE(file->append("x"));
+  EXPECT_FALSE(fs_.wait_for_syncs_at_gate(1, std::chrono::milliseconds(0)));
+  fs_.close_sync_gate();
+  std::atomic<int> done{0};
+  std::thread first([&] {
+    EXPECT_TRUE(file->sync_data());
+    ++done;
+  });
+  std::thread second([&] {
+    EXPECT_TRUE(file->sync());
+    ++done;
+  });
+  ASSERT_TRUE(fs_.wait_for_syncs_at_gate(2, std::chrono::seconds(20)));
+  EXPECT_EQ(done.load(), 0);
+  fs_.pass_syncs(1);
+  ASSERT_TRUE(fs_.wait_for_syncs_at_gate(1, std::chrono::seconds(20)));
+  while (done.load() != 1) std::this_thread::yield();  // the one let through finishes
+  EXPECT_TRUE(fs_.wait_for_syncs_at_gate(1, std::chrono::milliseconds(0)));  // the other still waits
+  fs_.open_sync_gate();
+  first.join();
+  second.join();
+  EXPECT_EQ(done.load(), 2);
 }
 
 }  // namespace

@@ -21,13 +21,14 @@ struct OwnedRecord {
   std::string content_type;
   std::string id;
   std::string value;
+  std::uint64_t durable_end = 0;
 
   static OwnedRecord from(const Record& r) {
     return {r.sequence, r.operation, r.etag, r.modified_unix_seconds,
-            std::string(r.content_type), std::string(r.id), std::string(r.value)};
+            std::string(r.content_type), std::string(r.id), std::string(r.value), r.durable_end};
   }
   Record view() const {
-    return Record{sequence, operation, etag, modified_unix_seconds, content_type, id, value};
+    return Record{sequence, operation, etag, modified_unix_seconds, content_type, id, value, durable_end};
   }
   friend bool operator==(const OwnedRecord&, const OwnedRecord&) = default;
 };
@@ -49,6 +50,10 @@ struct Log {
     offsets.push_back(bytes.size());
     return *this;
   }
+  // A batch record that says everything before it was durable, as the writer puts one before each batch
+  // under FSYNC=always.
+  Log& batch(std::uint64_t sequence) { return add(batch_record(sequence, bytes.size())); }
+  Log& batch(std::uint64_t sequence, std::uint64_t durable_end) { return add(batch_record(sequence, durable_end)); }
 };
 
 // Six records of every shape: binary bytes, empty fields, a delete, a larger value.

@@ -51,6 +51,16 @@ TEST(Record, PutRoundTripsEveryField) {
   expect_round_trip(put_record(2, "id", "v", 0x0102030405060708ULL, -1, "x"));
 }
 
+TEST(Record, BatchRecordRoundTripsAndIsLaidOutAsDocumented) {
+  expect_round_trip(batch_record(1, 0));
+  expect_round_trip(batch_record(UINT64_MAX, UINT64_MAX));
+  const Record batch = batch_record(0x1122, 0x0102030405060708ULL);
+  EXPECT_EQ(record_size(batch), kBatchRecordBytes);
+  EXPECT_EQ(head_size(batch), kBatchRecordBytes);
+  const std::string bytes = encoded(batch);
+  EXPECT_EQ(bytes.substr(4), le(kBatchPayloadBytes, 4) + le(0x1122, 8) + "\x03" + le(0x0102030405060708ULL, 8));
+}
+
 TEST(Record, EmptyFieldsRoundTrip) {
   expect_round_trip(put_record(1, "", "", 0, 0, ""));
   expect_round_trip(delete_record(1, ""));
@@ -88,8 +98,18 @@ TEST(Record, FieldsOverTheirBoundsAreRefused) {
   delete_with_value.value = "v";
   EXPECT_FALSE(append_record(delete_with_value, {}, out));
   Record unknown = put_record(1, "id", "", 0, 0, "");
-  unknown.operation = static_cast<Operation>(3);
+  unknown.operation = static_cast<Operation>(4);
   EXPECT_FALSE(append_record(unknown, {}, out));
+  Record batch_with_id = batch_record(1, 0);
+  batch_with_id.id = "id";
+  EXPECT_FALSE(append_record(batch_with_id, {}, out));
+  Record batch_with_etag = batch_record(1, 0);
+  batch_with_etag.etag = 1;
+  EXPECT_FALSE(append_record(batch_with_etag, {}, out));
+  Record put_with_durable_end = put_record(1, "id", "", 0, 0, "");
+  put_with_durable_end.durable_end = 24;
+  EXPECT_FALSE(append_record(put_with_durable_end, {}, out));
+  EXPECT_FALSE(append_record(batch_record(0, 0), {}, out));
   EXPECT_EQ(out, "kept");
 }
 
@@ -170,7 +190,9 @@ TEST(DecodeNext, RefusesMalformedPayloadsWithAGoodChecksum) {
     std::string_view reason;
   } cases[] = {
       {le(0, 8) + "\x02" + le(2, 2) + "ab", "sequence number 0"},
-      {seq + "\x03" + le(2, 2) + "ab", "unknown operation"},
+      {seq + "\x04" + le(2, 2) + "ab", "unknown operation"},
+      {seq + "\x03" + le(2, 2) + "ab", "payload cut short"},
+      {seq + "\x03" + le(24, 8) + "x", "bytes after a batch record's durable end"},
       {seq + "\x02" + le(3, 2) + "ab", "payload cut short"},
       {seq + "\x02" + le(1, 2) + "ab", "bytes after a delete's id"},
       {seq + "\x02" + le(1025, 2) + std::string(1025, 'i'), "id over its bound"},
@@ -191,6 +213,7 @@ TEST(DecodeNext, RefusesMalformedPayloadsWithAGoodChecksum) {
   }
   // The frame itself is right: the well-formed versions decode.
   EXPECT_EQ(decode_next(frame(seq + "\x02" + le(2, 2) + "ab"), 0).status, DecodeStatus::kRecord);
+  EXPECT_EQ(decode_next(frame(seq + "\x03" + le(24, 8)), 0).status, DecodeStatus::kRecord);
   EXPECT_EQ(decode_next(frame(seq + "\x01" + put_fields + le(0, 2) + le(2, 2) + "id" + le(5, 8) + "value"), 0).status,
             DecodeStatus::kRecord);
 }

@@ -1,0 +1,399 @@
+#include "durable/log_writer.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "durable/segment.h"
+#include "metrics/histogram.h"
+
+namespace durable {
+namespace {
+
+// Errnos that mark the writer's own verdicts: distinct from anything a file call reports to the caller.
+constexpr int kFailedErrno = ENOTRECOVERABLE;
+constexpr int kQueueFullErrno = ENOBUFS;
+
+bool lies_within(std::string_view part, std::string_view whole) noexcept {
+  const auto begin = reinterpret_cast<std::uintptr_t>(part.data());
+  const auto outer = reinterpret_cast<std::uintptr_t>(whole.data());
+  return begin >= outer && part.size() <= whole.size() && begin - outer <= whole.size() - part.size();
+}
+
+void raise_to(std::atomic<std::uint64_t>& maximum, std::uint64_t value) noexcept {
+  if (value > maximum.load(std::memory_order_relaxed)) maximum.store(value, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+bool is_log_failure(const base::Status& status) noexcept {
+  return !status.is_ok() && status.error_number() == kFailedErrno;
+}
+
+bool is_queue_full(const base::Status& status) noexcept {
+  return !status.is_ok() && status.error_number() == kQueueFullErrno;
+}
+
+struct LogWriter::Entry {
+  std::uint64_t sequence = 0;
+  Operation operation = Operation::kPut;
+  std::uint64_t etag = 0;
+  std::int64_t modified_unix_seconds = 0;
+  std::size_t strings = 0;  // offset of the content type, followed by the id, in Queue::strings
+  std::uint16_t content_type_bytes = 0;
+  std::uint16_t id_bytes = 0;
+  std::string_view value;
+  base::SharedBytes owner;
+  Completion* completion = nullptr;
+  std::size_t charged = 0;  // against the queue budget, until written
+
+  Record view(const std::string& strings_of_queue) const noexcept {
+    const std::string_view all(strings_of_queue);
+    return Record{sequence,
+                  operation,
+                  etag,
+                  modified_unix_seconds,
+                  all.substr(strings, content_type_bytes),
+                  all.substr(strings + content_type_bytes, id_bytes),
+                  value,
+                  0};
+  }
+};
+
+void LogWriter::Queue::clear() noexcept {
+  entries.clear();
+  strings.clear();
+}
+
+base::Result<std::unique_ptr<LogWriter>> LogWriter::open(FileSystem& fs, base::MemoryAccount& queue_budget,
+                                                         LogWriterOptions options) noexcept {
+  if (options.next_sequence == 0 || options.segment == 0 || options.sync_interval.count() <= 0) {
+    return base::Status::error("log writer: segment and sequence numbers start at 1; the interval must be positive",
+                               EINVAL);
+  }
+  auto segment = create_segment(fs, options.directory, options.segment, options.next_sequence);
+  if (!segment) return segment.status();
+  std::unique_ptr<LogWriter> writer(
+      new (std::nothrow) LogWriter(fs, queue_budget, std::move(options), std::move(segment->file), segment->size));
+  if (!writer) return base::Status::error("log writer: out of memory", ENOMEM);
+  try {
+    writer->thread_ = std::thread([raw = writer.get()] { raw->run(); });
+  } catch (const std::exception& e) {
+    writer->joined_ = true;
+    return base::Status::error(std::string("log writer: cannot start its thread: ") + e.what(), EAGAIN);
+  }
+  return writer;
+}
+
+LogWriter::LogWriter(FileSystem& fs, base::MemoryAccount& queue_budget, LogWriterOptions options,
+                     std::unique_ptr<AppendFile> file, std::uint64_t file_size) noexcept
+    : fs_(fs),
+      queue_budget_(queue_budget),
+      options_(std::move(options)),
+      file_(std::move(file)),
+      file_size_(file_size),
+      durable_size_(file_size),
+      next_sequence_(options_.next_sequence) {
+  segment_.store(options_.segment, std::memory_order_relaxed);
+}
+
+LogWriter::~LogWriter() { (void)close(); }
+
+base::Result<std::uint64_t> LogWriter::submit(const Record& record, base::SharedBytes value_owner,
+                                              Completion& completion) noexcept {
+  if (record.operation != Operation::kPut && record.operation != Operation::kDelete) {
+    return base::Status::error("log writer: only puts and deletes are submitted", EINVAL);
+  }
+  Record checked = record;
+  checked.sequence = 1;
+  if (base::Status status = check_record(checked, options_.limits); !status) {
+    return base::Status::error(status.message(), EINVAL);
+  }
+  if (!record.value.empty() && (!value_owner || !lies_within(record.value, value_owner.view()))) {
+    return base::Status::error("log writer: a put's value must lie in the bytes of its owner", EINVAL);
+  }
+  const auto charge = static_cast<std::size_t>(record_size(record));
+  if (!queue_budget_.try_reserve(charge)) {
+    queue_refusals_.fetch_add(1, std::memory_order_relaxed);
+    return base::Status::error("log writer: queue full", kQueueFullErrno);
+  }
+  std::unique_lock lock(mutex_);
+  if (failed_ || closing_) {
+    base::Status refused = failed_ ? failure_ : base::Status::error("log writer: closed", ESHUTDOWN);
+    lock.unlock();
+    queue_budget_.release(charge);
+    return refused;
+  }
+  const std::size_t strings = pending_.strings.size();
+  try {
+    pending_.strings.append(record.content_type).append(record.id);
+    pending_.entries.push_back(Entry{next_sequence_, record.operation, record.etag, record.modified_unix_seconds,
+                                     strings, static_cast<std::uint16_t>(record.content_type.size()),
+                                     static_cast<std::uint16_t>(record.id.size()), record.value,
+                                     std::move(value_owner), &completion, charge});
+  } catch (const std::exception&) {
+    pending_.strings.resize(strings);
+    lock.unlock();
+    queue_budget_.release(charge);
+    return base::Status::error("log writer: out of memory", ENOMEM);
+  }
+  const std::uint64_t sequence = next_sequence_++;
+  const bool woke = pending_.entries.size() == 1;  // the thread waits only for an empty queue
+  lock.unlock();
+  if (woke) work_.notify_one();
+  return sequence;
+}
+
+base::Result<Rotation> LogWriter::rotate() noexcept {
+  const std::lock_guard one_at_a_time(rotate_mutex_);
+  std::unique_lock lock(mutex_);
+  if (failed_) return failure_;
+  if (closing_) return base::Status::error("log writer: closed", ESHUTDOWN);
+  rotation_ = RotationRequest{pending_.entries.size(), next_sequence_};
+  rotation_result_.reset();
+  work_.notify_one();
+  rotated_.wait(lock, [&] { return rotation_result_.has_value(); });
+  base::Result<Rotation> result = std::move(*rotation_result_);
+  rotation_result_.reset();
+  return result;
+}
+
+base::Status LogWriter::close() noexcept {
+  if (joined_) return close_status_;
+  {
+    const std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  work_.notify_one();
+  thread_.join();
+  joined_ = true;
+  if (file_) {  // the thread stopped on a failure
+    (void)file_->close();
+    file_.reset();
+  }
+  const std::lock_guard lock(mutex_);
+  if (failed_) close_status_ = failure_;
+  return close_status_;
+}
+
+bool LogWriter::failed() const noexcept { return failed_flag_.load(std::memory_order_relaxed); }
+
+LogWriterStats LogWriter::stats() const noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  LogWriterStats stats;
+  stats.records_written = records_written_.load(relaxed);
+  stats.bytes_written = bytes_written_.load(relaxed);
+  stats.batches = batches_.load(relaxed);
+  stats.max_batch_records = max_batch_records_.load(relaxed);
+  for (std::size_t i = 0; i < kBatchSizeBuckets; ++i) stats.batch_records[i] = batch_records_[i].load(relaxed);
+  stats.syncs = syncs_.load(relaxed);
+  stats.sync_nanoseconds_sum = sync_nanoseconds_sum_.load(relaxed);
+  stats.sync_nanoseconds_max = sync_nanoseconds_max_.load(relaxed);
+  stats.no_space_records = no_space_records_.load(relaxed);
+  stats.write_errors = write_errors_.load(relaxed);
+  stats.sync_errors = sync_errors_.load(relaxed);
+  stats.queue_refusals = queue_refusals_.load(relaxed);
+  stats.written_sequence = written_sequence_.load(relaxed);
+  stats.durable_sequence = durable_sequence_.load(relaxed);
+  stats.segment = segment_.load(relaxed);
+  stats.failed = failed_flag_.load(relaxed);
+  return stats;
+}
+
+base::Status LogWriter::failure() const {
+  const std::lock_guard lock(mutex_);
+  return failure_;
+}
+
+void LogWriter::run() noexcept {
+  for (;;) {
+    std::optional<RotationRequest> rotation;
+    bool closing = false;
+    {
+      std::unique_lock lock(mutex_);
+      const auto has_work = [&] { return !pending_.entries.empty() || rotation_ || closing_; };
+      if (options_.policy == FsyncPolicy::kEverySecond && file_size_ > durable_size_) {
+        work_.wait_until(lock, sync_due_, has_work);
+      } else {
+        work_.wait(lock, has_work);
+      }
+      std::swap(taken_, pending_);
+      rotation = std::exchange(rotation_, std::nullopt);
+      closing = closing_;
+    }
+    const std::span<Entry> entries(taken_.entries);
+    if (rotation) {
+      write_batch(entries.first(rotation->at));
+      base::Result<Rotation> rotated = rotate_segment(rotation->first_sequence);
+      write_batch(entries.subspan(rotation->at));
+      const std::lock_guard lock(mutex_);
+      rotation_result_.emplace(std::move(rotated));
+      rotated_.notify_all();
+    } else {
+      write_batch(entries);
+    }
+    taken_.clear();
+    if (failed()) break;
+    if (options_.policy == FsyncPolicy::kEverySecond && file_size_ > durable_size_ && Clock::now() >= sync_due_) {
+      if (!sync()) break;
+    }
+    if (closing) {
+      if (file_size_ > durable_size_ && !sync()) break;
+      close_status_ = file_->close();
+      file_.reset();
+      return;
+    }
+  }
+  // Failed: nothing more is accepted; fail what was queued meanwhile and a rotation asked for.
+  std::unique_lock lock(mutex_);
+  std::swap(taken_, pending_);
+  if (rotation_) {
+    rotation_.reset();
+    rotation_result_.emplace(failure_);
+    rotated_.notify_all();
+  }
+  const base::Status status = failure_;
+  lock.unlock();
+  for (Entry& entry : taken_.entries) queue_budget_.release(entry.charged);
+  complete(taken_.entries, status);
+  taken_.clear();
+}
+
+void LogWriter::write_batch(std::span<Entry> entries) noexcept {
+  if (entries.empty()) return;
+  if (failed()) {
+    for (Entry& entry : entries) queue_budget_.release(entry.charged);
+    complete(entries, failure());
+    return;
+  }
+  base::Status status;
+  try {
+    records_.clear();
+    records_.reserve(entries.size());
+  } catch (const std::exception&) {
+    status = base::Status::error("log writer: out of memory for a batch", ENOMEM);
+  }
+  if (status) {
+    for (const Entry& entry : entries) records_.push_back(entry.view(taken_.strings));
+    status = batch_.build(durable_size_, records_, options_.limits);
+  }
+  if (!status) {  // nothing written: those records fail, the log goes on
+    for (Entry& entry : entries) queue_budget_.release(entry.charged);
+    complete(entries, status);
+    return;
+  }
+
+  const std::uint64_t start = file_size_;
+  std::size_t written = entries.size();
+  base::Status no_space;
+  if (base::Status appended = file_->append(batch_.pieces()); appended) {
+    file_size_ = start + batch_.size();
+  } else if (!is_no_space(appended)) {
+    fail(appended, write_errors_);
+  } else {
+    // Some prefix is in the file: cut it back to whole records, so that it stays scannable.
+    const auto size = file_->size();
+    if (!size || *size < start) {
+      fail(size ? base::Status::error("log writer: the segment shrank under a write", EIO) : size.status(),
+           write_errors_);
+    } else {
+      const LogBatch::Cut cut = batch_.whole_records_within(*size - start);
+      base::Status cut_back = *size == start + cut.keep_bytes ? base::Status::ok()
+                                                              : fs_.truncate(file_->path(), start + cut.keep_bytes);
+      if (!cut_back) {
+        fail(cut_back, write_errors_);
+      } else {
+        file_size_ = start + cut.keep_bytes;
+        written = cut.records;
+        no_space = base::Status::error("log writer: no space for the record: " + appended.message(), ENOSPC);
+        no_space_records_.fetch_add(entries.size() - written, std::memory_order_relaxed);
+      }
+    }
+  }
+  for (Entry& entry : entries) {  // written or not, the bytes have left the queue
+    queue_budget_.release(entry.charged);
+    entry.owner = base::SharedBytes();
+    entry.value = {};
+  }
+  if (failed()) {
+    complete(entries, failure());
+    return;
+  }
+  bytes_written_.fetch_add(file_size_ - start, std::memory_order_relaxed);
+  if (written > 0) {
+    record_batch(written);
+    written_sequence_.store(entries[written - 1].sequence, std::memory_order_relaxed);
+  }
+  if (file_size_ > durable_size_ && start == durable_size_) sync_due_ = Clock::now() + options_.sync_interval;
+  if (options_.policy == FsyncPolicy::kAlways && written > 0 && !sync()) {
+    complete(entries, failure());
+    return;
+  }
+  complete(entries.first(written), base::Status::ok());
+  complete(entries.subspan(written), no_space);
+}
+
+bool LogWriter::sync() noexcept {
+  const auto started = Clock::now();
+  const base::Status status = file_->sync_data();
+  const auto nanoseconds =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count());
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  sync_nanoseconds_sum_.fetch_add(nanoseconds, std::memory_order_relaxed);
+  raise_to(sync_nanoseconds_max_, nanoseconds);
+  if (options_.sync_seconds != nullptr) options_.sync_seconds->observe(0, 0, static_cast<double>(nanoseconds) * 1e-9);
+  if (!status) {
+    fail(status, sync_errors_);
+    return false;
+  }
+  durable_size_ = file_size_;
+  durable_sequence_.store(written_sequence_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  return true;
+}
+
+base::Result<Rotation> LogWriter::rotate_segment(std::uint64_t first_sequence) noexcept {
+  if (failed()) return failure();
+  if (file_size_ > durable_size_ && !sync()) return failure();
+  const std::uint64_t next = segment_.load(std::memory_order_relaxed) + 1;
+  auto created = create_segment(fs_, options_.directory, next, first_sequence);
+  if (!created) {
+    if (is_no_space(created.status())) return created.status();
+    fail(created.status(), write_errors_);
+    return failure();
+  }
+  if (base::Status closed = file_->close(); !closed) {
+    fail(closed, write_errors_);
+    return failure();
+  }
+  file_ = std::move(created->file);
+  file_size_ = durable_size_ = created->size;
+  segment_.store(next, std::memory_order_relaxed);
+  return Rotation{next, first_sequence};
+}
+
+void LogWriter::fail(const base::Status& cause, std::atomic<std::uint64_t>& counter) noexcept {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  const std::lock_guard lock(mutex_);
+  if (failed_) return;
+  failed_ = true;
+  failure_ = base::Status::error("durable log failed: " + cause.message(), kFailedErrno);
+  failed_flag_.store(true, std::memory_order_relaxed);
+}
+
+void LogWriter::complete(std::span<Entry> entries, const base::Status& status) noexcept {
+  for (const Entry& entry : entries) entry.completion->logged(entry.sequence, status);
+}
+
+void LogWriter::record_batch(std::size_t records) noexcept {
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  records_written_.fetch_add(records, std::memory_order_relaxed);
+  raise_to(max_batch_records_, records);
+  const auto bucket = std::min<std::size_t>(std::bit_width(records) - 1, kBatchSizeBuckets - 1);
+  batch_records_[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace durable

@@ -1,0 +1,206 @@
+#pragma once
+// LogWriter: the durable log's own thread, appending the records the event loops submit, with group
+// commit (after PostgreSQL's WAL writer and Redis' appendfsync policies).
+//
+// submit() may be called from any thread and never touches the disk: it copies the record's id and content
+// type, keeps a reference to the value's owner, charges the record's size to the queue budget and queues
+// it under one mutex. It assigns the sequence number, in submission order; the log holds records in that
+// order. A record that fails leaves a gap: sequence numbers increase strictly, not densely.
+//
+// The thread takes everything queued at once as a batch: a batch record (durable/record.h), then each
+// record's head followed by its value, handed to ONE gather write (LogBatch; values are not copied but
+// for small ones). Under FSYNC
+//  - always: then ONE fdatasync; the batch's completions run after it succeeded. What is submitted while a
+//    write and sync run makes the next batch: the more submitters wait on the disk, the larger the batches.
+//  - everysec: completions run once the batch is written; the thread fdatasyncs when data written has been
+//    waiting for sync_interval (1 s), so a power cut loses at most about that much.
+//  - no: completions run once written; the thread syncs only at rotation and close.
+//
+// Completions: Completion::logged() runs exactly once for every accepted submission (not for one that
+// submit() refused), on the log thread, in sequence order, with ok (durable as the policy promises) or:
+//  - is_no_space(): the disk was full for this record. The write is cut back to the last whole record, so
+//    the file stays scannable, and the log goes on: later records succeed once there is room again.
+//  - is_log_failure(): the log failed for good. A failed fdatasync is never retried and nothing it covered
+//    is reported durable (after fsyncgate and Rebello et al., ATC '20: the kernel may have dropped the
+//    pages); the same for any other write or file error. Every pending record fails so, and every later
+//    submit() is refused so. The server should answer 503 and exit non-zero.
+// logged() must not block: an implementation posts to its event loop (net::EventLoop::post(), catching
+// what it may throw) and returns; it may call submit(), never rotate() or close().
+//
+// The queue budget counts the bytes of each record (record_size) from submit() until it is written; when
+// a record does not fit, submit() refuses it at once (is_queue_full()). Values are let go once written.
+//
+// Segments: open() creates the segment options.segment (durable/segment.h); rotate() syncs and closes the
+// current one and creates the next, records submitted before it going to the old one and after it to the
+// new, so every segment but the last is whole and synced. close() writes what is queued, syncs it (in
+// every policy), closes the file and joins the thread; the destructor does so if close() was not called.
+// Neither rotate() nor close() is for an event loop thread: they wait for the disk.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/memory_account.h"
+#include "base/shared_bytes.h"
+#include "base/status.h"
+#include "durable/file_ops.h"
+#include "durable/log_batch.h"
+#include "durable/record.h"
+
+namespace metrics {
+class ShardedHistogram;
+}
+
+namespace durable {
+
+enum class FsyncPolicy : std::uint8_t { kAlways, kEverySecond, kNo };
+
+// The error kinds submit() and Completion::logged() report, besides is_no_space() (durable/file_ops.h).
+bool is_log_failure(const base::Status& status) noexcept;  // the log failed for good
+bool is_queue_full(const base::Status& status) noexcept;   // the queue budget refused the record
+
+class Completion {
+ public:
+  virtual void logged(std::uint64_t sequence, const base::Status& status) noexcept = 0;
+
+ protected:
+  ~Completion() = default;
+};
+
+struct LogWriterOptions {
+  std::string directory;            // must exist
+  std::uint64_t segment = 1;        // the segment to create and start with
+  std::uint64_t next_sequence = 1;  // the first sequence number to assign: above every one in the log
+  FsyncPolicy policy = FsyncPolicy::kAlways;
+  std::chrono::milliseconds sync_interval{1000};  // everysec
+  RecordLimits limits;
+  // Observed (in seconds, on shard 0, series 0) for every fdatasync of the log, when given.
+  metrics::ShardedHistogram* sync_seconds = nullptr;
+};
+
+struct Rotation {
+  std::uint64_t segment = 0;         // the new segment
+  std::uint64_t first_sequence = 0;  // every record below it is in an earlier segment, every later one in this
+};
+
+inline constexpr std::size_t kBatchSizeBuckets = 16;
+
+// Counters since open(); each is exact, the set a snapshot (read one by one without a lock).
+struct LogWriterStats {
+  std::uint64_t records_written = 0;  // puts and deletes appended
+  std::uint64_t bytes_written = 0;    // batch records included; not the segments' headers
+  std::uint64_t batches = 0;
+  std::uint64_t max_batch_records = 0;
+  // Batches by records: bucket i counts those of [2^i, 2^(i+1)) records, the last bucket those above.
+  std::array<std::uint64_t, kBatchSizeBuckets> batch_records{};
+  std::uint64_t syncs = 0;  // fdatasyncs of the log, failed ones included
+  std::uint64_t sync_nanoseconds_sum = 0;
+  std::uint64_t sync_nanoseconds_max = 0;
+  std::uint64_t no_space_records = 0;  // failed because the disk was full
+  std::uint64_t write_errors = 0;      // appends that failed the log (not for a full disk)
+  std::uint64_t sync_errors = 0;       // fdatasyncs that failed the log
+  std::uint64_t queue_refusals = 0;    // submissions refused by the queue budget
+  std::uint64_t written_sequence = 0;  // the highest sequence number written
+  std::uint64_t durable_sequence = 0;  // the highest sequence number synced
+  std::uint64_t segment = 0;           // the current segment
+  bool failed = false;
+};
+
+class LogWriter {
+ public:
+  // Creates the first segment and starts the thread.
+  static base::Result<std::unique_ptr<LogWriter>> open(FileSystem& fs, base::MemoryAccount& queue_budget,
+                                                       LogWriterOptions options) noexcept;
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  // Queues a put or a delete (record.sequence is ignored) and returns its sequence number. A put's value
+  // must lie in `value_owner`'s bytes (a delete's or an empty value's owner may be null), which are kept
+  // until written. `completion` must live until its logged() has run. Refused, with no completion to
+  // come: a record check_record() refuses (EINVAL), is_queue_full(), is_log_failure(), after close
+  // (ESHUTDOWN), out of memory.
+  base::Result<std::uint64_t> submit(const Record& record, base::SharedBytes value_owner,
+                                     Completion& completion) noexcept;
+
+  // Starts the next segment, as above; waits for the thread to have done it. A full disk when creating it
+  // is reported and the log goes on in the current segment; any other failure fails the log.
+  base::Result<Rotation> rotate() noexcept;
+
+  // Drains, syncs, closes, joins; the first failure, or ok. Not concurrently with itself.
+  base::Status close() noexcept;
+
+  LogWriterStats stats() const noexcept;
+  bool failed() const noexcept;
+
+ private:
+  struct Entry;
+  struct Queue {
+    std::vector<Entry> entries;
+    std::string strings;  // each entry's content type and id, one after the other
+    void clear() noexcept;
+  };
+  struct RotationRequest {
+    std::size_t at = 0;  // entries before it go to the old segment
+    std::uint64_t first_sequence = 0;
+  };
+  using Clock = std::chrono::steady_clock;
+
+  LogWriter(FileSystem& fs, base::MemoryAccount& queue_budget, LogWriterOptions options,
+            std::unique_ptr<AppendFile> file, std::uint64_t file_size) noexcept;
+  void run() noexcept;
+  void write_batch(std::span<Entry> entries) noexcept;
+  bool sync() noexcept;
+  base::Result<Rotation> rotate_segment(std::uint64_t first_sequence) noexcept;
+  void fail(const base::Status& cause, std::atomic<std::uint64_t>& counter) noexcept;
+  base::Status failure() const;
+  void complete(std::span<Entry> entries, const base::Status& status) noexcept;
+  void record_batch(std::size_t records) noexcept;
+
+  FileSystem& fs_;
+  base::MemoryAccount& queue_budget_;
+  const LogWriterOptions options_;
+
+  // The log thread's alone (and close()'s once it is joined).
+  std::unique_ptr<AppendFile> file_;
+  std::uint64_t file_size_ = 0;     // of the current segment, as far as written
+  std::uint64_t durable_size_ = 0;  // synced
+  Clock::time_point sync_due_{};    // everysec: when what was written first after the last sync is due
+  Queue taken_;
+  std::vector<Record> records_;
+  LogBatch batch_;
+  base::Status close_status_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_;     // the thread waits for work
+  std::condition_variable rotated_;  // rotate() waits for the thread
+  Queue pending_;
+  std::uint64_t next_sequence_;
+  std::optional<RotationRequest> rotation_;
+  std::optional<base::Result<Rotation>> rotation_result_;
+  bool closing_ = false;
+  bool failed_ = false;
+  base::Status failure_;  // once failed_
+  std::mutex rotate_mutex_;  // one rotation at a time
+
+  std::atomic<std::uint64_t> records_written_{0}, bytes_written_{0}, batches_{0}, max_batch_records_{0};
+  std::array<std::atomic<std::uint64_t>, kBatchSizeBuckets> batch_records_{};
+  std::atomic<std::uint64_t> syncs_{0}, sync_nanoseconds_sum_{0}, sync_nanoseconds_max_{0};
+  std::atomic<std::uint64_t> no_space_records_{0}, write_errors_{0}, sync_errors_{0}, queue_refusals_{0};
+  std::atomic<std::uint64_t> written_sequence_{0}, durable_sequence_{0}, segment_{0};
+  std::atomic<bool> failed_flag_{false};
+
+  std::thread thread_;
+  bool joined_ = false;
+};
+
+}  // namespace durable
