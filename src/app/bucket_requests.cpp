@@ -125,7 +125,7 @@ void BucketRequests::handle(const http::RequestHead& head, std::string_view id, 
 }
 
 void BucketRequests::set_validators(const store::ObjectMeta& meta, http::Response& response) {
-  response.etag = http::format_etag(meta.etag, etag_text_);
+  response.etag = std::string_view(etag_text_, http::kEtagBytes);
   // Formatted again only for another second: a popular object's GETs reuse the text.
   if (meta.modified != date_second_ || date_length_ == 0) {
     date_length_ = http::format_http_date(meta.modified, date_text_).size();
@@ -141,7 +141,9 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
   }
   const store::ObjectMeta& meta = lookup_.meta;
   const http::Validators current = validators_of(meta, etag_text_);
-  switch (http::evaluate_preconditions(head, current)) {
+  const http::Precondition precondition =
+      has_preconditions(head) ? http::evaluate_preconditions(head, current) : http::Precondition::kProceed;
+  switch (precondition) {
     case http::Precondition::kProceed:
       break;
     case http::Precondition::kNotModified:
@@ -197,6 +199,7 @@ void BucketRequests::put(const http::RequestHead& head, std::string_view id, bas
   switch (outcome.result) {
     case store::PutResult::kCreated:
     case store::PutResult::kReplaced:
+      (void)http::format_etag(outcome.meta.etag, etag_text_);
       set_validators(outcome.meta, response);
       return;
     case store::PutResult::kCapacityExceeded:

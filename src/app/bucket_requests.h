@@ -47,7 +47,7 @@ class BucketRequests {
   void get(const http::RequestHead& head, std::string_view id, http::Response& response);
   void put(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body, http::Response& response);
   void erase(const http::RequestHead& head, std::string_view id, http::Response& response);
-  // Sets ETag and Last-Modified from `meta`, formatted into this instance's scratch.
+  // Sets ETag (already formatted into etag_text_) and Last-Modified (formatted here) from `meta`.
   void set_validators(const store::ObjectMeta& meta, http::Response& response);
 
   store::BucketStore& store_;
