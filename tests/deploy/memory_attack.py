@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Attack a running storage_api the way a hostile client would, and check that it keeps its promises.
 
-All at once, for --seconds:
+All at once, for at least --seconds and then until every budget has been seen to refuse (bounded by
+--give-up, which only a broken budget reaches):
   - uploads held open: PUTs announcing the largest body, sending a little of it, then stalling;
   - a flood of empty PUTs with long ids (ids and per-entry overhead must count against the cap);
   - GETs of a large object whose clients never read (responses must not be copied per reader);
@@ -10,7 +11,7 @@ All at once, for --seconds:
 Before the attack it stores objects of known content; afterwards every one must read back identical.
 
 Exit status 0 when every check holds, 1 otherwise; a JSON summary goes to stdout. Loopback or the
-project's own containers only; every socket has a timeout and the whole run is bounded by --seconds.
+project's own containers only; every socket has a timeout and the whole run is bounded by --give-up.
 """
 import argparse
 import hashlib
@@ -37,28 +38,40 @@ def connect(address, timeout=5.0, rcvbuf=None):
     return sock
 
 
+class ResponseReader:
+    """Reads responses off one socket, keeping what arrived beyond the current one (pipelining)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.data = b""
+
+    def _fill(self, limit=65536):
+        chunk = self.sock.recv(limit)
+        if not chunk:
+            raise ConnectionError("closed before a complete response")
+        self.data += chunk
+
+    def read(self):
+        """One response: (status, body bytes). Raises on timeout or a closed connection."""
+        while b"\r\n\r\n" not in self.data:
+            self._fill()
+        head, _, rest = self.data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        self.data = rest
+        while len(self.data) < length:
+            self._fill(min(1 << 20, max(65536, length - len(self.data))))
+        body, self.data = self.data[:length], self.data[length:]
+        return status, body
+
+
 def read_response(sock):
-    """One response: (status, body bytes). Raises on timeout or a closed connection."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before a response")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split()[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(rest) < length:
-        chunk = sock.recv(min(1 << 20, length - len(rest)))
-        if not chunk:
-            raise ConnectionError("closed inside a body")
-        rest += chunk
-    return status, rest[:length]
+    return ResponseReader(sock).read()
 
 
 def request(address, method, path, body=b"", timeout=10.0):
@@ -76,6 +89,10 @@ class Tally:
     def add(self, key):
         with self.lock:
             self.counts[key] = self.counts.get(key, 0) + 1
+
+    def add_value(self, key, value):
+        with self.lock:
+            self.counts[key] = value
 
     def get(self, key):
         with self.lock:
@@ -129,19 +146,25 @@ def held_uploads(address, count, announce, stop, tally, sockets):
 
 
 def id_flood(address, id_bytes, stop, tally):
-    """Keep-alive PUTs of empty values under long random ids, as fast as the server answers."""
+    """Pipelined keep-alive PUTs of empty values under long unique ids, as fast as the server answers."""
     sock = None
     n = 0
+    batch = 32
     while not stop.is_set():
         try:
             if sock is None:
                 sock = connect(address, timeout=5)
-            path = "/api/buckets/" + f"{n:012d}" + "i" * (id_bytes - 12)
-            sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: attack\r\nContent-Length: 0\r\n\r\n".encode())
-            status, _ = read_response(sock)
-            tally.add(f"flood_{status}")
-            n += 1
-            if status == 507 and tally.get("flood_507") > 2000:
+                reader = ResponseReader(sock)
+            requests = []
+            for _ in range(batch):
+                path = "/api/buckets/" + f"{n:012d}" + "i" * (id_bytes - 12)
+                requests.append(f"PUT {path} HTTP/1.1\r\nHost: attack\r\nContent-Length: 0\r\n\r\n")
+                n += 1
+            sock.sendall("".join(requests).encode())
+            for _ in range(batch):
+                status, _ = reader.read()
+                tally.add(f"flood_{status}")
+            if tally.get("flood_507") > 2000:
                 stop.wait(0.2)  # the cap has long been shown to hold; keep the pressure without spinning
         except OSError:
             tally.add("flood_connection_error")
@@ -220,7 +243,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="HOST:PORT of the data listener")
     parser.add_argument("--admin", required=True, help="HOST:PORT of the admin listener")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="the least time the attack lasts")
+    parser.add_argument("--give-up", type=float, default=600,
+                        help="the most time it lasts while waiting for every budget to refuse something")
     parser.add_argument("--big-bytes", type=int, default=32 << 20)
     parser.add_argument("--announce", type=int, default=64 << 20, help="Content-Length of the held uploads")
     parser.add_argument("--uploads", type=int, default=12)
@@ -246,9 +271,17 @@ def main():
     for thread in threads:
         thread.start()
     stalled_readers(data, args.readers, "/api/buckets/big", tally, readers)
-    deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+
+    def every_budget_refused():
+        return tally.get("flood_507") > 0 and (tally.get("held_503") > 0 or tally.get("held_closed") > 0)
+
+    while time.monotonic() - started < args.seconds or not every_budget_refused():
+        if time.monotonic() - started > args.give_up:
+            problems.append(f"after {args.give_up:.0f} s not every budget had refused anything")
+            break
         stop.wait(0.5)
+    tally.add_value("attack_seconds", round(time.monotonic() - started, 1))
     refusals = metric(admin, "storage_api_refusals_total")
     stop.set()
     for thread in threads:
