@@ -1,6 +1,7 @@
 // storage_api: configuration and wiring only; the behaviour lives in the modules under src/.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,9 @@
 
 #include "app/access_tokens.h"
 #include "app/config.h"
+#include "app/durable_metrics.h"
+#include "app/durable_start.h"
+#include "app/durable_writes.h"
 #include "app/healthcheck.h"
 #include "app/host_limits.h"
 #include "app/log.h"
@@ -24,6 +28,7 @@
 #include "base/memory_account.h"
 #include "base/shared_bytes.h"
 #include "base/siphash.h"
+#include "durable/file_ops.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
@@ -150,12 +155,45 @@ int main(int argc, char** argv) {
   base::MemoryAccount connection_memory(plan.connection_memory);
   base::MemoryAccount admin_memory(plan.admin_memory);
 
+  // With DATA_DIR the log is recovered into the store before anything listens. The log's queue holds
+  // references to stored values and copies of small ones, ids and content types (at most one write per
+  // connection is in flight), paid from the runtime reserve; its budget bounds the bytes awaiting the disk.
+  durable::PosixFileSystem file_system;
+  app::DurableMetrics durable_metrics;
+  base::MemoryAccount log_queue(std::max<std::size_t>(std::size_t{64} << 20, 2 * plan.max_body_bytes + (1 << 20)));
+  std::unique_ptr<app::DurableLog> durable_log;
+  if (config.data_dir) {
+    app::DurableStartFailure failure;
+    durable_log = app::open_durable_log(file_system, config, store, log_queue, plan.max_body_bytes,
+                                        &durable_metrics.sync_seconds(), log, failure);
+    if (!durable_log) {
+      log.error("start_failed", {{"error", failure.message}});
+      std::fprintf(stderr, "storage_api: %s\n", failure.message.c_str());
+      return failure.exit_status;
+    }
+    durable_metrics.attach(durable_log->writer.get(), durable_log->recovery, *config.data_dir);
+  }
+
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
   app::RefusalMetrics refusals;
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
-  const app::ServiceContext context{store,         request_metrics, refusals,          registry,
-                                    shutting_down, log,             config.access_log, &access_tokens};
+  // A failed log ends the process: the writes it held are answered 503, then the server drains.
+  std::atomic<server::Server*> running_server{nullptr};
+  std::optional<app::DurableWrites> durable_writes;
+  if (durable_log) {
+    durable_writes.emplace(store, *durable_log->writer, log_queue,
+                           [&log, &shutting_down, &running_server, &config](const base::Status& failure) {
+                             log.error("log_failed", {{"error", failure.message()}});
+                             shutting_down.store(true, std::memory_order_relaxed);
+                             if (server::Server* server = running_server.load()) {
+                               server->drain(std::chrono::milliseconds(config.shutdown_grace_ms));
+                             }
+                           });
+  }
+  app::ServiceContext context{store,         request_metrics, refusals,          registry,
+                              shutting_down, log,             config.access_log, &access_tokens};
+  context.durable = durable_writes ? &*durable_writes : nullptr;
 
   server::ServerOptions options = server_options(config, plan, *address, threads);
   options.connection.accounts.bodies = &inflight_bodies;
@@ -186,9 +224,9 @@ int main(int argc, char** argv) {
   const app::RouteSet data_routes = admin_address ? app::RouteSet::kData : app::RouteSet::kAll;
   server::Server server(
       std::move(options),
-      [&context, data_routes](unsigned loop_index, server::ListenerKind kind, net::EventLoop&) {
+      [&context, data_routes](unsigned loop_index, server::ListenerKind kind, net::EventLoop& loop) {
         return std::make_unique<app::StorageService>(
-            context, loop_index, kind == server::ListenerKind::kAdmin ? app::RouteSet::kAdmin : data_routes);
+            context, loop_index, kind == server::ListenerKind::kAdmin ? app::RouteSet::kAdmin : data_routes, &loop);
       },
       [&log](std::string_view event, int error_number) {
         log.warn(event, {{"errno", static_cast<std::int64_t>(error_number)}});
@@ -235,7 +273,9 @@ int main(int argc, char** argv) {
   registry.add(log_lines_dropped);
   registry.add(build_info);
   registry.add(process);
+  if (durable_log) registry.add(durable_metrics);
 
+  running_server.store(&server);
   if (const base::Status started = server.start(); !started) {
     log.error("start_failed", {{"error", started.message()}});
     return 1;
@@ -261,6 +301,16 @@ int main(int argc, char** argv) {
   }
 
   server.run();
-  log.info("shutdown_complete", {{"open_connections", static_cast<std::uint64_t>(server.open_connections())}});
-  return 0;
+  int exit_status = 0;
+  if (durable_log) {
+    // Before the loops go: the last completions post their answers to them.
+    if (const base::Status closed = durable_log->writer->close(); !closed) {
+      log.error("log_close_failed", {{"error", closed.message()}});
+      exit_status = 1;
+    }
+    if (durable_writes->log_failed()) exit_status = 1;
+  }
+  log.info("shutdown_complete", {{"open_connections", static_cast<std::uint64_t>(server.open_connections())},
+                                 {"exit_status", static_cast<std::int64_t>(exit_status)}});
+  return exit_status;
 }

@@ -105,7 +105,7 @@ bool BucketRequests::admit(const http::RequestHead& head, http::Response& refusa
 }
 
 void BucketRequests::handle(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body,
-                            http::Response& response) {
+                            http::Response& response, http::Deferrer& deferrer) {
   if (refuse_access(head, response)) return;
   switch (head.method) {
     case http::Method::kGet:
@@ -113,10 +113,10 @@ void BucketRequests::handle(const http::RequestHead& head, std::string_view id, 
       get(head, id, response);
       return;
     case http::Method::kPut:
-      put(head, id, body, response);
+      put(head, id, body, response, deferrer);
       return;
     case http::Method::kDelete:
-      erase(head, id, response);
+      erase(head, id, response, deferrer);
       return;
     default:
       response = http::Response::error(405);
@@ -183,7 +183,7 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
 }
 
 void BucketRequests::put(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body,
-                         http::Response& response) {
+                         http::Response& response, http::Deferrer& deferrer) {
   bool valid = true;
   const std::string_view content_type = content_type_of(head, valid);
   if (!valid) {
@@ -193,9 +193,16 @@ void BucketRequests::put(const http::RequestHead& head, std::string_view id, bas
   const StoreCondition condition(head, /*ignore_when_absent=*/false);
   const bool conditional = has_preconditions(head);
   // The body's bytes become the stored value: its charge moves from the in-flight budget to the store.
-  const store::PutOutcome outcome =
-      store_.put(id, std::move(body), content_type, static_cast<std::int64_t>(std::time(nullptr)),
-                 conditional ? &condition : nullptr);
+  const auto modified = static_cast<std::int64_t>(std::time(nullptr));
+  store::PutOutcome outcome;
+  if (durable_ != nullptr) {
+    if (durable_->put(id, std::move(body), content_type, modified, conditional ? &condition : nullptr, *loop_,
+                      deferrer, outcome, response)) {
+      return;
+    }
+  } else {
+    outcome = store_.put(id, std::move(body), content_type, modified, conditional ? &condition : nullptr);
+  }
   switch (outcome.result) {
     case store::PutResult::kCreated:
     case store::PutResult::kReplaced:
@@ -209,13 +216,24 @@ void BucketRequests::put(const http::RequestHead& head, std::string_view id, bas
     case store::PutResult::kPreconditionFailed:
       response = http::Response::error(condition.refusal_status());
       return;
+    case store::PutResult::kJournalRefused:  // answered by DurableWrites
+      if (response.status == 507) refusals_.count(RefusalReason::kStorageFull);
+      return;
   }
 }
 
-void BucketRequests::erase(const http::RequestHead& head, std::string_view id, http::Response& response) {
+void BucketRequests::erase(const http::RequestHead& head, std::string_view id, http::Response& response,
+                           http::Deferrer& deferrer) {
   // Without the id the unconditional answer is 400, so its preconditions do not apply (RFC 9110 13.2.1).
   const StoreCondition condition(head, /*ignore_when_absent=*/true);
-  switch (store_.erase(id, has_preconditions(head) ? &condition : nullptr)) {
+  const store::Condition* conditions = has_preconditions(head) ? &condition : nullptr;
+  store::EraseResult result;
+  if (durable_ != nullptr) {
+    if (durable_->erase(id, conditions, *loop_, deferrer, result, response)) return;
+  } else {
+    result = store_.erase(id, conditions);
+  }
+  switch (result) {
     case store::EraseResult::kErased:
       return;
     case store::EraseResult::kNotFound:
@@ -224,6 +242,8 @@ void BucketRequests::erase(const http::RequestHead& head, std::string_view id, h
       return;
     case store::EraseResult::kPreconditionFailed:
       response = http::Response::error(condition.refusal_status());
+      return;
+    case store::EraseResult::kJournalRefused:  // answered by DurableWrites
       return;
   }
 }

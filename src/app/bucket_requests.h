@@ -20,39 +20,49 @@
 #include <string_view>
 
 #include "app/access_tokens.h"
+#include "app/durable_writes.h"
 #include "app/refusal_metrics.h"
 #include "base/shared_bytes.h"
+#include "http/handler.h"
 #include "http/range.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/validators.h"
+#include "net/event_loop.h"
 #include "store/bucket_store.h"
 
 namespace app {
 
 class BucketRequests {
  public:
-  BucketRequests(store::BucketStore& store, const AccessTokens* access, RefusalMetrics& refusals) noexcept
-      : store_(store), access_(access), refusals_(refusals) {}
+  // With `durable` (DATA_DIR), PUT and DELETE are answered once logged, through the handler's deferrer, on
+  // `loop` (app/durable_writes.h).
+  BucketRequests(store::BucketStore& store, const AccessTokens* access, RefusalMetrics& refusals,
+                 DurableWrites* durable = nullptr, net::EventLoop* loop = nullptr) noexcept
+      : store_(store), access_(access), refusals_(refusals), durable_(durable), loop_(loop) {}
 
   // Before the body is read: false with `refusal` filled when the request is certain to be refused (401,
   // a bad Content-Type), so its body is never received.
   bool admit(const http::RequestHead& head, http::Response& refusal) const;
   // `id` is the decoded, valid id.
-  void handle(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body, http::Response& response);
+  void handle(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body, http::Response& response,
+              http::Deferrer& deferrer);
 
  private:
   // A 401 when the request lacks the access its method needs; false when it has it.
   bool refuse_access(const http::RequestHead& head, http::Response& response) const;
   void get(const http::RequestHead& head, std::string_view id, http::Response& response);
-  void put(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body, http::Response& response);
-  void erase(const http::RequestHead& head, std::string_view id, http::Response& response);
+  void put(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body, http::Response& response,
+           http::Deferrer& deferrer);
+  void erase(const http::RequestHead& head, std::string_view id, http::Response& response, http::Deferrer& deferrer);
   // Sets ETag (already formatted into etag_text_) and Last-Modified (formatted here) from `meta`.
   void set_validators(const store::ObjectMeta& meta, http::Response& response);
 
   store::BucketStore& store_;
   const AccessTokens* access_;
   RefusalMetrics& refusals_;
+  DurableWrites* durable_;
+  net::EventLoop* loop_;
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
   char date_text_[http::kHttpDateBytes] = {};  // Last-Modified of date_second_

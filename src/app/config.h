@@ -18,6 +18,8 @@
 namespace app {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
+// When an acknowledged write reaches the disk (durable/log_writer.h FsyncPolicy).
+enum class FsyncMode { kAlways, kEverySecond, kNo };
 
 struct Config {
   std::string host = "0.0.0.0";          // HOST / --host: IPv4 or IPv6 literal, "::" for dual-stack
@@ -54,6 +56,10 @@ struct Config {
   // read by AccessTokens at start-up and on SIGHUP.
   std::optional<std::string> read_token_file;   // READ_TOKEN_FILE: tokens granting reads
   std::optional<std::string> write_token_file;  // WRITE_TOKEN_FILE: tokens granting reads and writes
+  // DATA_DIR: the durable log's directory (created if absent, locked); unset = in memory only.
+  std::optional<std::string> data_dir;
+  FsyncMode fsync = FsyncMode::kAlways;  // FSYNC: always, everysec, no
+  bool repair = false;  // REPAIR / --repair: truncate a corrupt log where it goes bad instead of refusing to start
 };
 
 enum class Mode { kServe, kHelp, kHealthcheck, kError };

@@ -89,6 +89,34 @@ Problem apply_path(std::string_view value, Config& config) {
   return std::nullopt;
 }
 
+constexpr std::array<std::pair<std::string_view, FsyncMode>, 3> kFsyncModes{{
+    {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySecond}, {"no", FsyncMode::kNo},
+}};
+
+std::string_view fsync_mode_name(FsyncMode mode) noexcept {
+  for (const auto& [name, value] : kFsyncModes) {
+    if (value == mode) return name;
+  }
+  return "always";
+}
+
+Problem apply_fsync(std::string_view value, Config& config) {
+  for (const auto& [name, mode] : kFsyncModes) {
+    if (base::equals_ignore_case(value, name)) {
+      config.fsync = mode;
+      return std::nullopt;
+    }
+  }
+  return "expected one of always, everysec, no";
+}
+
+Problem apply_repair(std::string_view value, Config& config) {
+  const auto enabled = parse_bool(value);
+  if (!enabled) return "expected true/false, 1/0, yes/no or on/off";
+  config.repair = *enabled;
+  return std::nullopt;
+}
+
 // ---- Renderers for --help and config_to_json().
 
 enum class Unit { kCount, kBytes, kMilliseconds };
@@ -265,6 +293,16 @@ constexpr Option kOptions[] = {
     path_option<&Config::write_token_file>(
         "write-token-file", "WRITE_TOKEN_FILE",
         "File of bearer tokens granting writes (PUT, DELETE) and reads; unset = no token needed"),
+    path_option<&Config::data_dir>(
+        "data-dir", "DATA_DIR",
+        "Directory of the durable log (created if absent, locked against a second process); unset = memory only"),
+    {"fsync", "FSYNC", "With DATA_DIR, when a write is on disk: always (before its answer), everysec, no",
+     apply_fsync, [](const Config& c) { return std::optional<std::string>(fsync_mode_name(c.fsync)); },
+     [](std::string& out, const Config& c) { json_quoted(out, fsync_mode_name(c.fsync)); }},
+    {"repair", "REPAIR",
+     "With DATA_DIR, truncate a corrupt log where it goes bad (logging what is dropped) instead of refusing to start",
+     apply_repair, [](const Config& c) { return std::optional<std::string>(c.repair ? "true" : "false"); },
+     [](std::string& out, const Config& c) { out += c.repair ? "true" : "false"; }, {}, true},
 };
 
 }  // namespace

@@ -23,8 +23,12 @@ http::Response json(int status, std::string_view body) {
 
 }  // namespace
 
-StorageService::StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes)
-    : context_(context), shard_(shard), routes_(routes), buckets_(context.store, context.access, context.refusals) {
+StorageService::StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes,
+                               net::EventLoop* loop)
+    : context_(context),
+      shard_(shard),
+      routes_(routes),
+      buckets_(context.store, context.access, context.refusals, context.durable, loop) {
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 
@@ -82,13 +86,13 @@ bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t bod
 }
 
 void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& body, http::Response& response,
-                            http::Deferrer&) {
+                            http::Deferrer& deferrer) {
   const http::Route route = route_of(head.path);
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
   if (refuse_by_route(head, route, match, response)) return;
   switch (route) {
     case http::Route::kBucket:
-      buckets_.handle(head, match.id, body, response);
+      buckets_.handle(head, match.id, body, response, deferrer);
       return;
     case http::Route::kMetrics:
       metrics_buffer_.clear();

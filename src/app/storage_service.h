@@ -12,6 +12,7 @@
 
 #include "app/access_tokens.h"
 #include "app/bucket_requests.h"
+#include "app/durable_writes.h"
 #include "app/log.h"
 #include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
@@ -33,11 +34,14 @@ struct ServiceContext {
   const Logger& log;
   bool access_log = false;
   const AccessTokens* access = nullptr;  // null: no token is required
+  DurableWrites* durable = nullptr;      // null: no DATA_DIR, writes are answered at once
 };
 
 class StorageService final : public http::Handler {
  public:
-  StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes = RouteSet::kAll);
+  // `loop` is the event loop this handler serves on: required with context.durable.
+  StorageService(const ServiceContext& context, std::size_t shard, RouteSet routes = RouteSet::kAll,
+                 net::EventLoop* loop = nullptr);
 
   std::uint32_t on_request_begin(const http::RequestHead& head) override;
   bool admit_body(const http::RequestHead& head, std::uint64_t body_bytes, http::Response& refusal) override;

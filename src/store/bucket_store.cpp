@@ -100,7 +100,7 @@ bool BucketStore::prepare(std::string_view id, std::string_view value, std::stri
 }
 
 PutOutcome BucketStore::put(std::string_view id, base::ByteBuilder&& value, std::string_view content_type,
-                            std::int64_t modified, const Condition* condition) noexcept {
+                            std::int64_t modified, const Condition* condition, Journal* journal) noexcept {
   base::ByteBuilder body = std::move(value);  // freed when this returns, after the lock
   Incoming in;
   if (!prepare(id, body.view(), content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
@@ -113,11 +113,11 @@ PutOutcome BucketStore::put(std::string_view id, base::ByteBuilder&& value, std:
   } else {
     in.bytes = body.view();
   }
-  return put_prepared(in, condition);
+  return put_prepared(in, condition, journal);
 }
 
 PutOutcome BucketStore::put(std::string_view id, std::string_view value, std::string_view content_type,
-                            std::int64_t modified, const Condition* condition) noexcept {
+                            std::int64_t modified, const Condition* condition, Journal* journal) noexcept {
   Incoming in;
   if (!prepare(id, value, content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
   if (in.shape.large) {
@@ -130,10 +130,40 @@ PutOutcome BucketStore::put(std::string_view id, std::string_view value, std::st
   } else {
     in.bytes = value;
   }
-  return put_prepared(in, condition);
+  return put_prepared(in, condition, journal);
 }
 
-PutOutcome BucketStore::put_prepared(Incoming& in, const Condition* condition) noexcept {
+PutOutcome BucketStore::put_shared(std::string_view id, const base::SharedBytes& value, std::string_view content_type,
+                                   std::int64_t modified, const Condition* condition) noexcept {
+  Incoming in;
+  if (!prepare(id, value.view(), content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
+  if (in.shape.large) {
+    in.block = value;
+  } else {
+    in.bytes = value.view();
+  }
+  return put_prepared(in, condition, nullptr);
+}
+
+ObjectView BucketStore::view_of(const EntryRef& entry) const noexcept {
+  ObjectView view;
+  view.meta = entry.meta();
+  const std::uint32_t code = entry.type_code();
+  if (code == entry::kInlineType) {
+    view.content_type = entry.inline_type();
+  } else if (code != entry::kNoType) {
+    view.content_type = types_.view(code);
+  }
+  if (entry.large()) {
+    view.block = &entry.value_block();
+    view.value = view.block->view();
+  } else {
+    view.value = entry.inline_value();
+  }
+  return view;
+}
+
+PutOutcome BucketStore::put_prepared(Incoming& in, const Condition* condition, Journal* journal) noexcept {
   const std::uint64_t id_hash = hash(in.id);
   Shard& shard = shards_[shard_of(id_hash)];
   Leftovers left;
@@ -143,14 +173,14 @@ PutOutcome BucketStore::put_prepared(Incoming& in, const Condition* condition) n
   PutOutcome outcome;
   {
     std::unique_lock lock(shard.mutex);
-    outcome = put_locked(shard, id_hash, in, condition, left);
+    outcome = put_locked(shard, id_hash, in, condition, journal, left);
   }
   left.finish(account_, types_);
   return outcome;
 }
 
 PutOutcome BucketStore::put_locked(Shard& shard, std::uint64_t id_hash, Incoming& in, const Condition* condition,
-                                     Leftovers& left) noexcept {
+                                   Journal* journal, Leftovers& left) noexcept {
   const std::uint32_t found = shard.table.find(id_hash, in.id);
   const bool exists = found != EntryTable::kNotFound;
   const EntryRef old(exists ? shard.table.entry_at(found) : nullptr);
@@ -185,7 +215,9 @@ PutOutcome BucketStore::put_locked(Shard& shard, std::uint64_t id_hash, Incoming
   // A large value was frozen or copied by this call: it has no other owner. An old one nobody else holds
   // (under the exclusive lock no reader can take it now) gives back its charge; one a reader holds keeps it.
   base::MemoryReservation* new_charge = in.shape.large ? in.block.sole_owner_charge() : nullptr;
-  base::MemoryReservation* old_charge = exists && old.large() ? old.value_block().sole_owner_charge() : nullptr;
+  // A journal keeps a reference to the old block (store/journal.h): it is then not ours alone to uncharge.
+  base::MemoryReservation* old_charge =
+      exists && old.large() && journal == nullptr ? old.value_block().sole_owner_charge() : nullptr;
   if (new_charge != nullptr) gain += new_charge->bytes();
   const std::size_t old_value_bytes = old_charge != nullptr ? old_charge->disown() : 0;
   loss += old_value_bytes;
@@ -211,6 +243,20 @@ PutOutcome BucketStore::put_locked(Shard& shard, std::uint64_t id_hash, Incoming
     if (reserved != 0) account_.release(reserved);
     if (old_charge != nullptr) *old_charge = base::MemoryReservation::adopt(account_, old_value_bytes);
     return refused;
+  }
+  if (journal != nullptr) {
+    const ObjectView next{in.meta, in.content_type, in.shape.large ? in.block.view() : in.bytes,
+                          in.shape.large ? &in.block : nullptr};
+    const ObjectView previous = exists ? view_of(old) : ObjectView{};
+    if (!journal->record(Change{in.id, &next, exists ? &previous : nullptr})) {
+      if (!in_place) {  // gives back the page reserve_slot() may have added
+        shard.slab.push(size_class);
+        shard.slab.pop(size_class, left.emptied_page);
+      }
+      if (reserved != 0) account_.release(reserved);
+      if (old_charge != nullptr) *old_charge = base::MemoryReservation::adopt(account_, old_value_bytes);
+      return {PutResult::kJournalRefused, current};
+    }
   }
   gain += grow ? growth_gain : 0;
   loss += grow ? growth_loss : 0;
@@ -282,7 +328,7 @@ bool BucketStore::get(std::string_view id, Lookup& out, bool with_value) const n
   return true;
 }
 
-EraseResult BucketStore::erase(std::string_view id, const Condition* condition) noexcept {
+EraseResult BucketStore::erase(std::string_view id, const Condition* condition, Journal* journal) noexcept {
   const std::uint64_t id_hash = hash(id);
   Shard& shard = shards_[shard_of(id_hash)];
   Leftovers left;
@@ -297,6 +343,10 @@ EraseResult BucketStore::erase(std::string_view id, const Condition* condition) 
     if (condition != nullptr) {
       const ObjectMeta current = old.meta();
       if (!condition->allows(&current)) return EraseResult::kPreconditionFailed;
+    }
+    if (journal != nullptr) {
+      const ObjectView previous = view_of(old);
+      if (!journal->record(Change{id, nullptr, &previous})) return EraseResult::kJournalRefused;
     }
     const std::size_t size_class = SizeClasses::of(old.bytes());
     std::size_t loss = shard.slab.page_freed_by_pop(size_class);

@@ -41,7 +41,9 @@
 //   - every interned content type's block (store/content_types.h).
 // stored_bytes() never exceeds max_bytes(): a put() that would pass the cap leaves the store unchanged and
 // answers kCapacityExceeded. Replacing a value nobody else holds needs room only for the difference;
-// replacing one a reader still holds needs room for the whole new value, since both exist until it is done.
+// replacing one a reader still holds needs room for the whole new value, since both exist until it is done,
+// and so does every replacement told to a journal (which may keep the old value until the change is
+// durable).
 // An empty store is charged nothing. Not counted: the fixed cost (the shards, each with its lock, embedded
 // 16-slot table and 78 class heads: about 1.5 KiB a shard, 100 KiB at 64 shards, and the content type
 // table's 14 KiB) and the page rounding of values large enough for malloc to mmap.
@@ -57,6 +59,7 @@
 #include "base/siphash.h"
 #include "store/content_types.h"
 #include "store/entry.h"
+#include "store/journal.h"
 #include "store/object_meta.h"
 
 namespace store {
@@ -91,13 +94,14 @@ class Condition {
   ~Condition() = default;
 };
 
-enum class PutResult { kCreated, kReplaced, kCapacityExceeded, kPreconditionFailed };
+// kJournalRefused: the journal given to the call refused the change (store/journal.h); nothing changed.
+enum class PutResult { kCreated, kReplaced, kCapacityExceeded, kPreconditionFailed, kJournalRefused };
 // meta: the stored object's when stored; on kPreconditionFailed the current object's (zero when absent).
 struct PutOutcome {
   PutResult result;
   ObjectMeta meta;
 };
-enum class EraseResult { kErased, kNotFound, kPreconditionFailed };
+enum class EraseResult { kErased, kNotFound, kPreconditionFailed, kJournalRefused };
 
 class BucketStore {
  public:
@@ -115,17 +119,24 @@ class BucketStore {
   // way. `content_type` (at most kMaxContentTypeBytes) and `id` (1..kMaxIdBytes bytes) are validated by the
   // caller; others are refused as kCapacityExceeded. `modified` is clamped to 56 bits. A `condition` that
   // disallows the current object answers kPreconditionFailed and changes nothing.
+  // With a `journal`, the change is told to it before it is made, and made only if it accepts.
   PutOutcome put(std::string_view id, base::ByteBuilder&& value, std::string_view content_type = {},
-                 std::int64_t modified = 0, const Condition* condition = nullptr) noexcept;
+                 std::int64_t modified = 0, const Condition* condition = nullptr,
+                 Journal* journal = nullptr) noexcept;
   // Stores a copy of `value`.
   PutOutcome put(std::string_view id, std::string_view value, std::string_view content_type = {},
-                 std::int64_t modified = 0, const Condition* condition = nullptr) noexcept;
+                 std::int64_t modified = 0, const Condition* condition = nullptr,
+                 Journal* journal = nullptr) noexcept;
+  // Stores `value` itself, shared: a large one is not copied (a small one is, into its entry). For putting
+  // back a value held elsewhere, such as one a failed write replaced.
+  PutOutcome put_shared(std::string_view id, const base::SharedBytes& value, std::string_view content_type,
+                        std::int64_t modified, const Condition* condition = nullptr) noexcept;
   // Fills `out` with the object's metadata, content type and (when `with_value`) value; false, with `out`
   // emptied, when the id is absent.
   bool get(std::string_view id, Lookup& out, bool with_value = true) const noexcept;
   // With no condition, erase of an absent id is kNotFound; with one, the condition decides (allows(nullptr)
   // false -> kPreconditionFailed).
-  EraseResult erase(std::string_view id, const Condition* condition = nullptr) noexcept;
+  EraseResult erase(std::string_view id, const Condition* condition = nullptr, Journal* journal = nullptr) noexcept;
 
   // Whether a put of `value_size` bytes under `id` would fit now: a cheap early check used to refuse a body
   // before reading it. Counts what the put would add (a new page, a larger table, a large value's block;
@@ -165,9 +176,11 @@ class BucketStore {
   struct Leftovers;
   bool prepare(std::string_view id, std::string_view value, std::string_view content_type, std::int64_t modified,
                Incoming& in) noexcept;
-  PutOutcome put_prepared(Incoming& in, const Condition* condition) noexcept;
+  PutOutcome put_prepared(Incoming& in, const Condition* condition, Journal* journal) noexcept;
   PutOutcome put_locked(Shard& shard, std::uint64_t id_hash, Incoming& in, const Condition* condition,
-                          Leftovers& left) noexcept;
+                        Journal* journal, Leftovers& left) noexcept;
+  // What a journal is shown of a stored entry.
+  ObjectView view_of(const EntryRef& entry) const noexcept;
   // Frees the slot at `hole` of `size_class`: the class's last entry moves into it.
   void vacate(Shard& shard, std::size_t size_class, char* hole, Leftovers& left) noexcept;
   std::size_t shard_of(std::uint64_t hash) const noexcept {

@@ -12,6 +12,16 @@
 
 namespace {
 
+// Without a durable log every answer is immediate.
+class NeverDefers final : public http::Deferrer {
+ public:
+  http::PendingResponse defer() override {
+    ADD_FAILURE() << "an answer was deferred";
+    return {};
+  }
+};
+NeverDefers never_defers;
+
 struct Parsed {
   std::string bytes;
   http::RequestHead head;
@@ -35,7 +45,7 @@ class BucketRequestsTest : public ::testing::Test {
     base::ByteBuilder body;
     EXPECT_TRUE(body.reserve_more(body_text.size()));
     body.append(body_text);
-    requests_.handle(parsed.head, id, body, response);
+    requests_.handle(parsed.head, id, body, response, never_defers);
     // The response's views may point into the request's bytes only through what it owns: keep them as text.
     last_ = std::string(response.body);
     return response;
@@ -130,19 +140,19 @@ TEST(BucketRequestsAccess, TokensAreCheckedBeforeTheBodyAndBeforeTheStore) {
   Parsed wrong = parse("DELETE", "x", "Authorization: Bearer other\r\n");
   base::ByteBuilder none;
   http::Response answer;
-  requests.handle(wrong.head, "x", none, answer);
+  requests.handle(wrong.head, "x", none, answer, never_defers);
   EXPECT_EQ(answer.status, 401);
   EXPECT_EQ(answer.www_authenticate, R"(Bearer realm="storage_api", error="invalid_token")");
 
   Parsed right = parse("PUT", "x", "Authorization: Bearer the-write-token\r\n");
   http::Response stored;
   EXPECT_TRUE(requests.admit(right.head, stored));
-  requests.handle(right.head, "x", none, stored);
+  requests.handle(right.head, "x", none, stored, never_defers);
   EXPECT_EQ(stored.status, 200);
   EXPECT_EQ(store.bucket_count(), 1u);
   Parsed read = parse("GET", "x");
   http::Response got;
-  requests.handle(read.head, "x", none, got);
+  requests.handle(read.head, "x", none, got, never_defers);
   EXPECT_EQ(got.status, 200) << "no read token file: reads are open";
 }
 
