@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -106,6 +107,12 @@ struct DirCloser {
 };
 
 }  // namespace
+
+void MappedFile::reset() noexcept {
+  if (address_ != nullptr) ::munmap(address_, size_);
+  address_ = nullptr;
+  size_ = 0;
+}
 
 bool is_no_space(const base::Status& status) noexcept {
   return !status.is_ok() && (status.error_number() == ENOSPC || status.error_number() == EDQUOT);
@@ -243,6 +250,19 @@ Result<FileLock> PosixFileSystem::lock_file(const std::string& path) noexcept {
     return errno_status("flock", path, error_number);
   }
   return FileLock(std::move(fd));
+}
+
+Result<MappedFile> PosixFileSystem::map_file(const std::string& path) noexcept {
+  const base::UniqueFd fd(retry_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
+  if (!fd) return errno_status("open", path, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return errno_status("fstat", path, errno);
+  if (st.st_size == 0) return MappedFile();  // mmap refuses a length of 0
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* address = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (address == MAP_FAILED) return errno_status("mmap", path, errno);
+  (void)::madvise(address, size, MADV_SEQUENTIAL);  // advice: read-ahead, and pages dropped once passed
+  return MappedFile(address, size);
 }
 
 }  // namespace durable

@@ -13,6 +13,10 @@
 //
 // Writing is append-only: there is no pwrite, since on Linux pwrite to an O_APPEND descriptor ignores its
 // offset and appends anyway, and the log never rewrites what it wrote.
+//
+// Reading a segment that may be gigabytes goes through map_file(): a read-only private mapping, paged in as
+// it is read and never copied. The file must not shrink while mapped (reading past its new end raises
+// SIGBUS); the data directory's lock keeps other processes out, and a reader truncates only after unmapping.
 #include <sys/types.h>
 
 #include <cstddef>
@@ -61,6 +65,34 @@ class FileLock {
   base::UniqueFd fd_;
 };
 
+// A read-only view of a whole file, unmapped when destroyed. An empty file maps to an empty view.
+class MappedFile {
+ public:
+  MappedFile() noexcept = default;
+  // Takes over a region mmap() returned.
+  MappedFile(void* address, std::size_t size) noexcept : address_(address), size_(size) {}
+  ~MappedFile() { reset(); }
+  MappedFile(MappedFile&& other) noexcept
+      : address_(std::exchange(other.address_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  MappedFile& operator=(MappedFile&& other) noexcept {
+    if (this != &other) {
+      reset();
+      address_ = std::exchange(other.address_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view bytes() const noexcept { return {static_cast<const char*>(address_), size_}; }
+  void reset() noexcept;
+
+ private:
+  void* address_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -84,6 +116,8 @@ class FileSystem {
   // Creates `path` (0600) if needed and takes flock(LOCK_EX | LOCK_NB) on it: is_locked() when held by
   // another open file description, in this process or another.
   virtual base::Result<FileLock> lock_file(const std::string& path) noexcept = 0;
+  // Maps the whole file read-only (mmap PROT_READ, MAP_PRIVATE), advising sequential reading.
+  virtual base::Result<MappedFile> map_file(const std::string& path) noexcept = 0;
 };
 
 class PosixFileSystem final : public FileSystem {
@@ -100,6 +134,7 @@ class PosixFileSystem final : public FileSystem {
   base::Result<std::vector<std::string>> list_directory(const std::string& path) noexcept override;
   base::Status sync_directory(const std::string& path) noexcept override;
   base::Result<FileLock> lock_file(const std::string& path) noexcept override;
+  base::Result<MappedFile> map_file(const std::string& path) noexcept override;
 };
 
 }  // namespace durable

@@ -211,6 +211,12 @@ Result<FileLock> FaultInjectionFileSystem::lock_file(const std::string& path) no
   return base_.lock_file(path);
 }
 
+Result<MappedFile> FaultInjectionFileSystem::map_file(const std::string& path) noexcept {
+  const std::lock_guard lock(mutex_);
+  if (Status injected = inject(FaultOp::kMapFile, "mmap", path); !injected) return injected;
+  return base_.map_file(path);
+}
+
 Status FaultInjectionFileSystem::drop_unsynced(const PageFilter& survives) {
   const std::lock_guard lock(mutex_);
   Status first_error;

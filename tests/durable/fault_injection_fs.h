@@ -63,8 +63,9 @@ enum class FaultOp : std::uint8_t {
   kRename,
   kUnlink,
   kSyncDirectory,
+  kMapFile,
 };
-inline constexpr std::size_t kFaultOps = 8;
+inline constexpr std::size_t kFaultOps = 9;
 
 class FaultInjectionFileSystem final : public FileSystem {
  public:
@@ -82,6 +83,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   base::Result<std::vector<std::string>> list_directory(const std::string& path) noexcept override;
   base::Status sync_directory(const std::string& path) noexcept override;
   base::Result<FileLock> lock_file(const std::string& path) noexcept override;
+  // The real file's mapping: what is on disk now, durable or not, as a process reading it would see.
+  base::Result<MappedFile> map_file(const std::string& path) noexcept override;
 
   static constexpr std::uint64_t kPageBytes = 4096;
   using PageFilter = std::function<bool(const std::string& path, std::uint64_t page_offset)>;
