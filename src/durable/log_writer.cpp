@@ -38,37 +38,6 @@ bool is_queue_full(const base::Status& status) noexcept {
   return !status.is_ok() && status.error_number() == kQueueFullErrno;
 }
 
-struct LogWriter::Entry {
-  std::uint64_t sequence = 0;
-  Operation operation = Operation::kPut;
-  std::uint64_t etag = 0;
-  std::int64_t modified_unix_seconds = 0;
-  std::size_t strings = 0;  // offset of the content type, followed by the id, in Queue::strings
-  std::uint16_t content_type_bytes = 0;
-  std::uint16_t id_bytes = 0;
-  std::string_view value;
-  base::SharedBytes owner;
-  Completion* completion = nullptr;
-  std::size_t charged = 0;  // against the queue budget, until written
-
-  Record view(const std::string& strings_of_queue) const noexcept {
-    const std::string_view all(strings_of_queue);
-    return Record{sequence,
-                  operation,
-                  etag,
-                  modified_unix_seconds,
-                  all.substr(strings, content_type_bytes),
-                  all.substr(strings + content_type_bytes, id_bytes),
-                  value,
-                  0};
-  }
-};
-
-void LogWriter::Queue::clear() noexcept {
-  entries.clear();
-  strings.clear();
-}
-
 base::Result<std::unique_ptr<LogWriter>> LogWriter::open(FileSystem& fs, base::MemoryAccount& queue_budget,
                                                          LogWriterOptions options) noexcept {
   if (options.next_sequence == 0 || options.segment == 0 || options.sync_interval.count() <= 0) {
@@ -113,8 +82,13 @@ base::Result<std::uint64_t> LogWriter::submit(const Record& record, base::Shared
   if (base::Status status = check_record(checked, options_.limits); !status) {
     return base::Status::error(status.message(), EINVAL);
   }
-  if (!record.value.empty() && (!value_owner || !lies_within(record.value, value_owner.view()))) {
+  if (!record.value.empty() && value_owner && !lies_within(record.value, value_owner.view())) {
     return base::Status::error("log writer: a put's value must lie in the bytes of its owner", EINVAL);
+  }
+  if (!value_owner && record.value.size() > kMaxCopiedValueBytes) {
+    return base::Status::error("log writer: a value over " + std::to_string(kMaxCopiedValueBytes) +
+                                   " bytes must come with its owner",
+                               EINVAL);
   }
   const auto charge = static_cast<std::size_t>(record_size(record));
   if (!queue_budget_.try_reserve(charge)) {
@@ -122,27 +96,21 @@ base::Result<std::uint64_t> LogWriter::submit(const Record& record, base::Shared
     return base::Status::error("log writer: queue full", kQueueFullErrno);
   }
   std::unique_lock lock(mutex_);
-  if (failed_ || closing_) {
-    base::Status refused = failed_ ? failure_ : base::Status::error("log writer: closed", ESHUTDOWN);
-    lock.unlock();
-    queue_budget_.release(charge);
-    return refused;
+  base::Status status = failed_    ? failure_
+                        : closing_ ? base::Status::error("log writer: closed", ESHUTDOWN)
+                                   : refusal_;
+  if (status) {
+    Record queued = record;
+    queued.sequence = next_sequence_;
+    status = pending_.push(queued, std::move(value_owner), completion, charge);
   }
-  const std::size_t strings = pending_.strings.size();
-  try {
-    pending_.strings.append(record.content_type).append(record.id);
-    pending_.entries.push_back(Entry{next_sequence_, record.operation, record.etag, record.modified_unix_seconds,
-                                     strings, static_cast<std::uint16_t>(record.content_type.size()),
-                                     static_cast<std::uint16_t>(record.id.size()), record.value,
-                                     std::move(value_owner), &completion, charge});
-  } catch (const std::exception&) {
-    pending_.strings.resize(strings);
+  if (!status) {
     lock.unlock();
     queue_budget_.release(charge);
-    return base::Status::error("log writer: out of memory", ENOMEM);
+    return status;
   }
   const std::uint64_t sequence = next_sequence_++;
-  const bool woke = pending_.entries.size() == 1;  // the thread waits only for an empty queue
+  const bool woke = pending_.size() == 1;  // the thread waits only for an empty queue
   lock.unlock();
   if (woke) work_.notify_one();
   return sequence;
@@ -153,7 +121,7 @@ base::Result<Rotation> LogWriter::rotate() noexcept {
   std::unique_lock lock(mutex_);
   if (failed_) return failure_;
   if (closing_) return base::Status::error("log writer: closed", ESHUTDOWN);
-  rotation_ = RotationRequest{pending_.entries.size(), next_sequence_};
+  rotation_ = RotationRequest{pending_.size(), next_sequence_};
   rotation_result_.reset();
   work_.notify_one();
   rotated_.wait(lock, [&] { return rotation_result_.has_value(); });
@@ -215,26 +183,25 @@ void LogWriter::run() noexcept {
     bool closing = false;
     {
       std::unique_lock lock(mutex_);
-      const auto has_work = [&] { return !pending_.entries.empty() || rotation_ || closing_; };
+      const auto has_work = [&] { return !pending_.empty() || rotation_ || closing_; };
       if (options_.policy == FsyncPolicy::kEverySecond && file_size_ > durable_size_) {
         work_.wait_until(lock, sync_due_, has_work);
       } else {
         work_.wait(lock, has_work);
       }
-      std::swap(taken_, pending_);
+      taken_.swap(pending_);
       rotation = std::exchange(rotation_, std::nullopt);
       closing = closing_;
     }
-    const std::span<Entry> entries(taken_.entries);
     if (rotation) {
-      write_batch(entries.first(rotation->at));
+      write_batch(0, rotation->at);
       base::Result<Rotation> rotated = rotate_segment(rotation->first_sequence);
-      write_batch(entries.subspan(rotation->at));
+      write_batch(std::min(rotation->at, taken_.size()), taken_.size());  // a cut of the first half took all
       const std::lock_guard lock(mutex_);
       rotation_result_.emplace(std::move(rotated));
       rotated_.notify_all();
     } else {
-      write_batch(entries);
+      write_batch(0, taken_.size());
     }
     taken_.clear();
     if (failed()) break;
@@ -250,7 +217,7 @@ void LogWriter::run() noexcept {
   }
   // Failed: nothing more is accepted; fail what was queued meanwhile and a rotation asked for.
   std::unique_lock lock(mutex_);
-  std::swap(taken_, pending_);
+  taken_.swap(pending_);
   if (rotation_) {
     rotation_.reset();
     rotation_result_.emplace(failure_);
@@ -258,67 +225,28 @@ void LogWriter::run() noexcept {
   }
   const base::Status status = failure_;
   lock.unlock();
-  for (Entry& entry : taken_.entries) queue_budget_.release(entry.charged);
-  complete(taken_.entries, status);
+  release(taken_.entries());
+  complete(taken_.entries(), status);
   taken_.clear();
 }
 
-void LogWriter::write_batch(std::span<Entry> entries) noexcept {
-  if (entries.empty()) return;
+void LogWriter::write_batch(std::size_t begin, std::size_t end) noexcept {
+  if (begin >= end) return;
+  const std::span<Entry> entries = taken_.entries().subspan(begin, end - begin);
   if (failed()) {
-    for (Entry& entry : entries) queue_budget_.release(entry.charged);
+    release(entries);
     complete(entries, failure());
     return;
   }
-  base::Status status;
-  try {
-    records_.clear();
-    records_.reserve(entries.size());
-  } catch (const std::exception&) {
-    status = base::Status::error("log writer: out of memory for a batch", ENOMEM);
-  }
-  if (status) {
-    for (const Entry& entry : entries) records_.push_back(entry.view(taken_.strings));
-    status = batch_.build(durable_size_, records_, options_.limits);
-  }
-  if (!status) {  // nothing written: those records fail, the log goes on
-    for (Entry& entry : entries) queue_budget_.release(entry.charged);
-    complete(entries, status);
-    return;
-  }
-
   const std::uint64_t start = file_size_;
-  std::size_t written = entries.size();
-  base::Status no_space;
-  if (base::Status appended = file_->append(batch_.pieces()); appended) {
-    file_size_ = start + batch_.size();
-  } else if (!is_no_space(appended)) {
-    fail(appended, write_errors_);
+  std::size_t written = 0;
+  base::Status rest;  // why the records from `written` on failed, while the log goes on
+  if (base::Status built = build_batch(begin, end); !built) {
+    rest = std::move(built);
   } else {
-    // Some prefix is in the file: cut it back to whole records, so that it stays scannable.
-    const auto size = file_->size();
-    if (!size || *size < start) {
-      fail(size ? base::Status::error("log writer: the segment shrank under a write", EIO) : size.status(),
-           write_errors_);
-    } else {
-      const LogBatch::Cut cut = batch_.whole_records_within(*size - start);
-      base::Status cut_back = *size == start + cut.keep_bytes ? base::Status::ok()
-                                                              : fs_.truncate(file_->path(), start + cut.keep_bytes);
-      if (!cut_back) {
-        fail(cut_back, write_errors_);
-      } else {
-        file_size_ = start + cut.keep_bytes;
-        written = cut.records;
-        no_space = base::Status::error("log writer: no space for the record: " + appended.message(), ENOSPC);
-        no_space_records_.fetch_add(entries.size() - written, std::memory_order_relaxed);
-      }
-    }
+    written = append_batch(entries.size(), rest);
   }
-  for (Entry& entry : entries) {  // written or not, the bytes have left the queue
-    queue_budget_.release(entry.charged);
-    entry.owner = base::SharedBytes();
-    entry.value = {};
-  }
+  release(entries);  // written or not, the bytes have left the queue
   if (failed()) {
     complete(entries, failure());
     return;
@@ -329,12 +257,78 @@ void LogWriter::write_batch(std::span<Entry> entries) noexcept {
     written_sequence_.store(entries[written - 1].sequence, std::memory_order_relaxed);
   }
   if (file_size_ > durable_size_ && start == durable_size_) sync_due_ = Clock::now() + options_.sync_interval;
-  if (options_.policy == FsyncPolicy::kAlways && written > 0 && !sync()) {
-    complete(entries, failure());
-    return;
+  if (!rest) take_suffix(begin + written, rest);
+  const bool synced = options_.policy != FsyncPolicy::kAlways || written == 0 || sync();
+  complete(entries.first(written), synced ? base::Status::ok() : failure());
+  if (!rest) complete_suffix(begin + written, synced ? rest : failure(), synced);
+}
+
+base::Status LogWriter::build_batch(std::size_t begin, std::size_t end) noexcept {
+  try {
+    records_.clear();
+    records_.reserve(end - begin);
+  } catch (const std::exception&) {
+    return base::Status::error("log writer: out of memory for a batch", ENOMEM);
   }
-  complete(entries.first(written), base::Status::ok());
-  complete(entries.subspan(written), no_space);
+  for (std::size_t i = begin; i < end; ++i) records_.push_back(taken_.record(i));
+  return batch_.build(durable_size_, records_, options_.limits);
+}
+
+std::size_t LogWriter::append_batch(std::size_t records, base::Status& rest) noexcept {
+  const std::uint64_t start = file_size_;
+  base::Status appended = file_->append(batch_.pieces());
+  if (appended) {
+    file_size_ = start + batch_.size();
+    return records;
+  }
+  if (!is_no_space(appended)) {
+    fail(appended, write_errors_);
+    return 0;
+  }
+  // Some prefix is in the file: cut it back to whole records, so that it stays scannable.
+  const auto size = file_->size();
+  if (!size || *size < start) {
+    fail(size ? base::Status::error("log writer: the segment shrank under a write", EIO) : size.status(),
+         write_errors_);
+    return 0;
+  }
+  const LogBatch::Cut cut = batch_.whole_records_within(*size - start);
+  base::Status cut_back =
+      *size == start + cut.keep_bytes ? base::Status::ok() : fs_.truncate(file_->path(), start + cut.keep_bytes);
+  if (!cut_back) {
+    fail(cut_back, write_errors_);
+    return 0;
+  }
+  file_size_ = start + cut.keep_bytes;
+  if (cut.records < records) {
+    rest = base::Status::error("log writer: no space for the record: " + appended.message(), ENOSPC);
+  }
+  return cut.records;
+}
+
+void LogWriter::take_suffix(std::size_t from, const base::Status& status) noexcept {
+  {
+    const std::lock_guard lock(mutex_);
+    cut_.swap(pending_);
+    refusal_ = status;
+    if (rotation_) rotation_->at = 0;  // what it was to split went with the cut
+  }
+  const std::span<Entry> taken_rest = taken_.entries().subspan(from);
+  release(taken_rest);
+  release(cut_.entries());
+  if (is_no_space(status)) {
+    no_space_records_.fetch_add(taken_rest.size() + cut_.size(), std::memory_order_relaxed);
+  }
+}
+
+void LogWriter::complete_suffix(std::size_t from, const base::Status& status, bool newest_first) noexcept {
+  const std::span<Entry> later = taken_.entries().subspan(from);  // cut_ holds the ones submitted after
+  complete(newest_first ? cut_.entries() : later, status, newest_first);
+  complete(newest_first ? later : cut_.entries(), status, newest_first);
+  cut_.clear();
+  taken_.truncate(from);
+  const std::lock_guard lock(mutex_);
+  refusal_ = base::Status::ok();
 }
 
 bool LogWriter::sync() noexcept {
@@ -384,8 +378,19 @@ void LogWriter::fail(const base::Status& cause, std::atomic<std::uint64_t>& coun
   failed_flag_.store(true, std::memory_order_relaxed);
 }
 
-void LogWriter::complete(std::span<Entry> entries, const base::Status& status) noexcept {
-  for (const Entry& entry : entries) entry.completion->logged(entry.sequence, status);
+void LogWriter::release(std::span<Entry> entries) noexcept {
+  for (Entry& entry : entries) {
+    queue_budget_.release(std::exchange(entry.charged, 0));
+    entry.owner = base::SharedBytes();
+    entry.value = {};
+  }
+}
+
+void LogWriter::complete(std::span<Entry> entries, const base::Status& status, bool newest_first) noexcept {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& entry = entries[newest_first ? entries.size() - 1 - i : i];
+    entry.completion->logged(entry.sequence, status);
+  }
 }
 
 void LogWriter::record_batch(std::size_t records) noexcept {

@@ -3,9 +3,10 @@
 // commit (after PostgreSQL's WAL writer and Redis' appendfsync policies).
 //
 // submit() may be called from any thread and never touches the disk: it copies the record's id and content
-// type, keeps a reference to the value's owner, charges the record's size to the queue budget and queues
-// it under one mutex. It assigns the sequence number, in submission order; the log holds records in that
-// order. A record that fails leaves a gap: sequence numbers increase strictly, not densely.
+// type (and a small value that has no owner), keeps a reference to the value's owner, charges the record's
+// size to the queue budget and queues it under one mutex. It assigns the sequence number, in submission
+// order; the log holds records in that order. A record that fails leaves a gap: sequence numbers increase
+// strictly, not densely.
 //
 // The thread takes everything queued at once as a batch: a batch record (durable/record.h), then each
 // record's head followed by its value, handed to ONE gather write (LogBatch; values are not copied but
@@ -17,15 +18,23 @@
 //  - no: completions run once written; the thread syncs only at rotation and close.
 //
 // Completions: Completion::logged() runs exactly once for every accepted submission (not for one that
-// submit() refused), on the log thread, in sequence order, with ok (durable as the policy promises) or:
-//  - is_no_space(): the disk was full for this record. The write is cut back to the last whole record, so
-//    the file stays scannable, and the log goes on: later records succeed once there is room again.
+// submit() refused), on the log thread, never while the writer's mutex is held (on every path: written,
+// no space, log failure, close), so it may take locks that callers hold around submit(). It runs in
+// sequence order, with ok (durable as the policy promises) or is_log_failure(), but for a failed suffix:
+//  - is_no_space(): the disk was full. The write is cut back to the last whole record, so the file stays
+//    scannable, and a whole suffix of the sequence fails: the record that did not fit, the rest of its
+//    batch and every record queued behind it at that moment (out of memory for a batch fails a suffix the
+//    same way, with ENOMEM). The batch's records before it complete first, ascending; then the suffix,
+//    newest first, so that an undo in logged() walks a chain of writes to one id back in order. From the
+//    cut until the last of those calls has returned, submit() refuses with the same status; then the log
+//    goes on, and later records succeed once there is room again.
 //  - is_log_failure(): the log failed for good. A failed fdatasync is never retried and nothing it covered
 //    is reported durable (after fsyncgate and Rebello et al., ATC '20: the kernel may have dropped the
 //    pages); the same for any other write or file error. Every pending record fails so, and every later
 //    submit() is refused so. The server should answer 503 and exit non-zero.
-// logged() must not block: an implementation posts to its event loop (net::EventLoop::post(), catching
-// what it may throw) and returns; it may call submit(), never rotate() or close().
+// logged() must not block but for short locks (a store shard's, to undo): an implementation posts to its
+// event loop (net::EventLoop::post(), catching what it may throw) and returns; it may call submit(), never
+// rotate() or close().
 //
 // The queue budget counts the bytes of each record (record_size) from submit() until it is written; when
 // a record does not fit, submit() refuses it at once (is_queue_full()). Values are let go once written.
@@ -55,6 +64,7 @@
 #include "durable/file_ops.h"
 #include "durable/log_batch.h"
 #include "durable/record.h"
+#include "durable/submission_queue.h"
 
 namespace metrics {
 class ShardedHistogram;
@@ -124,11 +134,15 @@ class LogWriter {
   LogWriter(const LogWriter&) = delete;
   LogWriter& operator=(const LogWriter&) = delete;
 
+  // Values up to this many bytes may come without an owner: they are copied into the queue.
+  static constexpr std::size_t kMaxCopiedValueBytes = SubmissionQueue::kMaxCopiedValueBytes;
+
   // Queues a put or a delete (record.sequence is ignored) and returns its sequence number. A put's value
-  // must lie in `value_owner`'s bytes (a delete's or an empty value's owner may be null), which are kept
-  // until written. `completion` must live until its logged() has run. Refused, with no completion to
-  // come: a record check_record() refuses (EINVAL), is_queue_full(), is_log_failure(), after close
-  // (ESHUTDOWN), out of memory.
+  // lies in `value_owner`'s bytes, kept until written, or `value_owner` is null and the value is copied
+  // (up to kMaxCopiedValueBytes; a delete's or an empty value's owner may be null). `completion` must live
+  // until its logged() has run. Refused, with no completion to come: a record check_record() refuses or
+  // an ownerless value over the bound (EINVAL), is_queue_full(), is_no_space() (or ENOMEM) while a failed
+  // suffix completes, is_log_failure(), after close (ESHUTDOWN), out of memory.
   base::Result<std::uint64_t> submit(const Record& record, base::SharedBytes value_owner,
                                      Completion& completion) noexcept;
 
@@ -143,12 +157,7 @@ class LogWriter {
   bool failed() const noexcept;
 
  private:
-  struct Entry;
-  struct Queue {
-    std::vector<Entry> entries;
-    std::string strings;  // each entry's content type and id, one after the other
-    void clear() noexcept;
-  };
+  using Entry = SubmissionQueue::Entry;
   struct RotationRequest {
     std::size_t at = 0;  // entries before it go to the old segment
     std::uint64_t first_sequence = 0;
@@ -158,12 +167,21 @@ class LogWriter {
   LogWriter(FileSystem& fs, base::MemoryAccount& queue_budget, LogWriterOptions options,
             std::unique_ptr<AppendFile> file, std::uint64_t file_size) noexcept;
   void run() noexcept;
-  void write_batch(std::span<Entry> entries) noexcept;
+  // Writes taken_'s entries [begin, end) as one batch and completes them; a failed suffix, as above.
+  void write_batch(std::size_t begin, std::size_t end) noexcept;
+  base::Status build_batch(std::size_t begin, std::size_t end) noexcept;
+  // Appends batch_; the records written whole, and in `rest` why the others failed when the log goes on.
+  std::size_t append_batch(std::size_t records, base::Status& rest) noexcept;
+  // The suffix from taken_ entry `from` fails: takes pending_ into cut_ and refuses submissions; then
+  // completes them all and accepts again.
+  void take_suffix(std::size_t from, const base::Status& status) noexcept;
+  void complete_suffix(std::size_t from, const base::Status& status, bool newest_first) noexcept;
   bool sync() noexcept;
   base::Result<Rotation> rotate_segment(std::uint64_t first_sequence) noexcept;
   void fail(const base::Status& cause, std::atomic<std::uint64_t>& counter) noexcept;
   base::Status failure() const;
-  void complete(std::span<Entry> entries, const base::Status& status) noexcept;
+  void release(std::span<Entry> entries) noexcept;  // from the queue budget, with the values' owners
+  void complete(std::span<Entry> entries, const base::Status& status, bool newest_first = false) noexcept;
   void record_batch(std::size_t records) noexcept;
 
   FileSystem& fs_;
@@ -175,7 +193,8 @@ class LogWriter {
   std::uint64_t file_size_ = 0;     // of the current segment, as far as written
   std::uint64_t durable_size_ = 0;  // synced
   Clock::time_point sync_due_{};    // everysec: when what was written first after the last sync is due
-  Queue taken_;
+  SubmissionQueue taken_;
+  SubmissionQueue cut_;  // what was pending when a suffix failed
   std::vector<Record> records_;
   LogBatch batch_;
   base::Status close_status_;
@@ -183,13 +202,14 @@ class LogWriter {
   mutable std::mutex mutex_;
   std::condition_variable work_;     // the thread waits for work
   std::condition_variable rotated_;  // rotate() waits for the thread
-  Queue pending_;
+  SubmissionQueue pending_;
   std::uint64_t next_sequence_;
   std::optional<RotationRequest> rotation_;
   std::optional<base::Result<Rotation>> rotation_result_;
   bool closing_ = false;
   bool failed_ = false;
   base::Status failure_;  // once failed_
+  base::Status refusal_;  // while a failed suffix completes
   std::mutex rotate_mutex_;  // one rotation at a time
 
   std::atomic<std::uint64_t> records_written_{0}, bytes_written_{0}, batches_{0}, max_batch_records_{0};

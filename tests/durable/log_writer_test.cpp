@@ -223,7 +223,8 @@ TEST_F(LogWriterTest, RefusesWhatItCannotLog) {
   const std::string other(10, 'v');
   elsewhere.value = other;  // not in the owner's bytes
   EXPECT_EQ(writer->submit(elsewhere, s.value, recorder_).status().error_number(), EINVAL);
-  EXPECT_EQ(writer->submit(s.view(), base::SharedBytes(), recorder_).status().error_number(), EINVAL);
+  const Submission large = Submission::put("large", LogWriter::kMaxCopiedValueBytes + 1);
+  EXPECT_EQ(writer->submit(large.view(), base::SharedBytes(), recorder_).status().error_number(), EINVAL);
   EXPECT_EQ(writer->submit(batch_record(1, 0), {}, recorder_).status().error_number(), EINVAL);
   const auto sequence = submit(*writer, Submission::remove("id"), recorder_);
   ASSERT_TRUE(sequence);
