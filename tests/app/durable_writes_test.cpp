@@ -81,7 +81,7 @@ class DurableService {
         return base::Status::ok();
       }
     } collect;
-    const auto recovered = durable::recover(fs_, durable::RecoveryOptions{directory_}, collect);
+    const auto recovered = durable::recover(fs_, durable::RecoveryOptions{directory_, false, {}}, collect);
     EXPECT_TRUE(recovered) << recovered.status().message();
     return collect.objects;
   }

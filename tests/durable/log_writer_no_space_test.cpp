@@ -71,6 +71,7 @@ class AppendGateFileSystem final : public FileSystem {
   }
   base::Status sync_directory(const std::string& path) noexcept override { return inner_.sync_directory(path); }
   base::Result<FileLock> lock_file(const std::string& path) noexcept override { return inner_.lock_file(path); }
+  base::Result<MappedFile> map_file(const std::string& path) noexcept override { return inner_.map_file(path); }
 
  private:
   class File final : public AppendFile {
