@@ -66,13 +66,14 @@ class PendingWrite final : public store::Journal, public durable::Completion {
   // On the log's thread.
   void logged(std::uint64_t, const base::Status& status) noexcept override {
     if (!status) {
-      if (durable::is_no_space(status)) {
-        undo();
-        status_ = 507;
+      status_ = durable::is_no_space(status) ? 507 : 503;
+      if (durable::is_log_failure(status)) {
+        // Not undone: the process ends, and these come oldest first.
+        owner_.report_failure(status);
       } else {
-        status_ = 503;
+        // A suffix of the log failed (no space, or no memory for the batch), newest first.
+        undo();
       }
-      if (durable::is_log_failure(status)) owner_.report_failure(status);
     }
     std::shared_ptr<PendingWrite> self = std::move(self_);
     try {

@@ -10,7 +10,8 @@
 //  - durable: 200 with the ETag and Last-Modified (PUT), 200 (DELETE);
 //  - no space on the disk: the change is undone in the store (the log fails every record from the first
 //    that did not fit, and reports them newest first, so undoing walks each id back to what the log
-//    holds), and answered 507; later writes succeed once there is room;
+//    holds), and answered 507; later writes succeed once there is room. No memory for a batch fails a
+//    suffix the same way, answered 503;
 //  - the log failed (a failed fdatasync is never retried: its pages may be gone, after Rebello et al.,
 //    ATC '20): 503, and on_log_failure runs once, which ends the process with a non-zero status;
 //  - refused at submission (the queue's budget, the log failed, the disk full): nothing changes, 503 or 507.
