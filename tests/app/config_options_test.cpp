@@ -59,6 +59,9 @@ const SettingCase kSettings[] = {
     {"access-log", "ACCESS_LOG", "true", R"("access_log":true)"},
     {"read-token-file", "READ_TOKEN_FILE", "/run/secrets/read token", R"("read_token_file":"/run/secrets/read token")"},
     {"write-token-file", "WRITE_TOKEN_FILE", "secrets/write_token", R"("write_token_file":"secrets/write_token")"},
+    {"data-dir", "DATA_DIR", "/var/lib/storage_api", R"("data_dir":"/var/lib/storage_api")"},
+    {"fsync", "FSYNC", "everysec", R"("fsync":"everysec")"},
+    {"repair", "REPAIR", "true", R"("repair":true)"},
 };
 
 TEST(ParseConfig, DefaultsWithoutFlagsOrVariables) {
@@ -201,6 +204,9 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"access-log", {"maybe", "2"}},
       {"read-token-file", {"/run/secrets/a\nb", "tab\there"}},
       {"write-token-file", {"del\x7f"}},
+      {"data-dir", {"/data\n"}},
+      {"fsync", {"sometimes", "1"}},
+      {"repair", {"perhaps"}},
   };
   for (const auto& [flag_text, values] : cases) {
     const std::string variable(variable_of(flag_text));
@@ -264,7 +270,7 @@ TEST(UsageText, ListsEveryFlagVariableAndDefault) {
       {"max-storage-bytes", "derived"}, {"max-body-bytes", "derived"}, {"max-connections", "derived"},
       {"socket-buffer-bytes", "64KiB"}, {"body-min-rate", "1KiB"},   {"max-connections-per-client", "64"},
       {"admin-max-connections", "16"},  {"body-timeout", "30s"},      {"read-token-file", "unset"},
-      {"write-token-file", "unset"},
+      {"write-token-file", "unset"},     {"data-dir", "unset"},          {"fsync", "always"},
   };
   const auto row_of = [&usage](std::string_view flag) {
     // "--max-connections" must not find the row of "--max-connections-per-client".
@@ -291,7 +297,8 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"("max_request_line":8192,"header_timeout_ms":10000,"body_timeout_ms":30000,"body_min_rate":1024,)"
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
             R"("histogram_buckets":null,"log_level":"info","access_log":false,)"
-            R"("read_token_file":null,"write_token_file":null})");
+            R"("read_token_file":null,"write_token_file":null,"data_dir":null,"fsync":"always",)"
+            R"("repair":false})");
   Config config;
   config.host = "a\"b";
   config.histogram_buckets = {0.005, 0.25, 10};
