@@ -48,6 +48,8 @@ RUN cmake -S . -B /build \
         || { echo "storage_api: not a static-pie with BIND_NOW within 1572864 bytes" >&2; \
           stat -c '%s bytes' /storage_api >&2; readelf -hlW /storage_api >&2; exit 1; }; } \
     && /storage_api --help >/dev/null
+# The mount point of the durable log (DATA_DIR=/data), made here because the runtime image has no shell.
+RUN mkdir -p /out/data && chown 65532:65532 /out/data && chmod 0700 /out/data
 
 FROM ${RUNTIME} AS runtime
 ARG RUNTIME
@@ -55,17 +57,27 @@ ARG VERSION=1.0.0
 ARG REVISION=unknown
 ARG CREATED=unknown
 LABEL org.opencontainers.image.title="storage_api" \
-      org.opencontainers.image.description="In-memory object store over HTTP with Prometheus metrics" \
+      org.opencontainers.image.description="Object store over HTTP with an optional durable log and Prometheus metrics" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${RUNTIME}"
 COPY --from=build /storage_api /storage_api
+# An empty /data owned by the service's user, mode 0700: a named volume mounted there starts as a copy of
+# it (Docker copies an image directory's ownership and mode into an empty named volume), so
+# `-v storage-data:/data -e DATA_DIR=/data` works without a chown. DATA_DIR is deliberately not set here:
+# without it the service keeps everything in memory, so `docker run --read-only` with no volume still runs.
+# (A bind mount or a Kubernetes volume keeps its own ownership: use fsGroup 65532, or chown it.)
+# /out/ rather than /out/data: both builders give a directory they create as a COPY destination mode
+# 0755, while one inside the copied tree keeps its 0700; the layer holds data/ alone ("/" is not touched).
+COPY --from=build --chown=65532:65532 /out/ /
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 65532:65532
 ENV PORT=5000
 EXPOSE 5000
-# No curl in distroless: the binary probes its own /healthz on 127.0.0.1:$PORT.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+# No curl in distroless: the binary probes its own /healthz on 127.0.0.1:$PORT. With DATA_DIR the service
+# replays its log before it listens, so failures in the first 60 s do not count (a success ends that
+# period at once; a longer recovery shows "unhealthy" until it is done, and plain Docker restarts nothing).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["/storage_api", "--healthcheck"]
 ENTRYPOINT ["/storage_api"]

@@ -9,7 +9,8 @@ through the datasource variable, whose default is the provisioned uid), rates us
 the panels the project requires exist. Live: the template variable queries and every PromQL expression,
 with the dashboard variables substituted, evaluate without error through the Prometheus HTTP API over the
 last minutes, and return data (the service was scraped under traffic, so every panel must show something);
-the two required panels return the series they exist for.
+the two required panels return the series they exist for, and the Durability row (the service runs
+with DATA_DIR) shows the log's writes, its error kinds and the recovery.
 
 Prints one "ok"/"FAIL" line per check and exits 1 if any check failed. Standard library only.
 """
@@ -117,12 +118,14 @@ def main():
 
     by_title = {p.get("title"): p for p in panels}
     # Every panel the dashboard has shipped with stays (people look for them by name), and the memory
-    # budget row holds its panels.
+    # budget and durability rows hold their panels.
     required = ["Targets up", "Request rate", "5xx ratio", "Storage used", "Uptime", "Version", "HTTP",
                 "Average HTTP Request Duration", "HTTP Status Codes", "Latency percentiles", "Request rate by route",
                 "Error ratio", "p99 latency by route", "In-flight requests", "Connections", "Store", "Stored buckets",
                 "Stored bytes", "Process", "Process memory", "Process CPU", "File descriptors", "Memory budget",
-                "Memory budget vs used by area", "In-flight body bytes", "Refusals by reason"]
+                "Memory budget vs used by area", "In-flight body bytes", "Refusals by reason", "Durability",
+                "Log fdatasync latency", "Records per commit", "Log write rate", "Log errors by kind",
+                "Data volume free space", "Recovery duration"]
     missing = [t for t in required if t not in by_title]
     check(not missing, f"the dashboard has its {len(required)} required panels and rows", f"missing {missing}")
     rows = sorted((p for p in panels if p.get("type") == "row"), key=lambda r: r.get("gridPos", {}).get("y", 0))
@@ -132,15 +135,27 @@ def main():
         above = [r for r in rows if r.get("gridPos", {}).get("y", 0) < y]
         return above[-1].get("title") if above else None
 
-    memory_panels = {"Memory budget vs used by area": ["storage_api_memory_budget_bytes", "storage_api_memory_used_bytes",
-                                                       "by (area)"],
-                     "In-flight body bytes": ["storage_api_inflight_body_bytes"],
-                     "Refusals by reason": ["rate(storage_api_refusals_total", "by (reason)"]}
-    for title, needles in memory_panels.items():
-        panel = by_title.get(title, {})
-        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
-        check(bool(panel) and row_of(panel) == "Memory budget" and all(n in exprs for n in needles),
-              f"panel '{title}': in the Memory budget row, showing {', '.join(needles)}", f"row {row_of(panel)}: {exprs}")
+    row_panels = {
+        "Memory budget": {"Memory budget vs used by area": ["storage_api_memory_budget_bytes", "storage_api_memory_used_bytes",
+                                                            "by (area)"],
+                          "In-flight body bytes": ["storage_api_inflight_body_bytes"],
+                          "Refusals by reason": ["rate(storage_api_refusals_total", "by (reason)"]},
+        "Durability": {"Log fdatasync latency": ["histogram_quantile(0.5, sum by (le) (rate(storage_api_log_sync_duration_seconds_bucket",
+                                                 "histogram_quantile(0.99, sum by (le) (rate(storage_api_log_sync_duration_seconds_bucket"],
+                       "Records per commit": ["rate(storage_api_log_records_per_commit_sum", "/",
+                                              "rate(storage_api_log_records_per_commit_count"],
+                       "Log write rate": ["rate(storage_api_log_written_bytes_total"],
+                       "Log errors by kind": ["rate(storage_api_log_errors_total", "by (kind)"],
+                       "Data volume free space": ["storage_api_data_dir_free_bytes", "storage_api_data_dir_size_bytes"],
+                       "Recovery duration": ["storage_api_recovery_duration_seconds"]},
+    }
+    for row, titles in row_panels.items():
+        for title, needles in titles.items():
+            panel = by_title.get(title, {})
+            exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
+            check(bool(panel) and row_of(panel) == row and all(n in exprs for n in needles),
+                  f"panel '{title}': in the {row} row, showing {', '.join(needles)}", f"row {row_of(panel)}: {exprs}")
+    check(by_title.get("Recovery duration", {}).get("type") == "stat", "panel 'Recovery duration': a stat")
     avg = by_title.get("Average HTTP Request Duration")
     avg_exprs = " ".join(t.get("expr", "") for t in (avg or {}).get("targets", []))
     check(avg is not None and "http_request_duration_seconds_sum" in avg_exprs and "http_request_duration_seconds_count" in avg_exprs
@@ -191,12 +206,21 @@ def main():
         if title == "HTTP Status Codes":
             statuses = sorted({s["metric"].get("status") for s in series})
             check(len(statuses) >= 2 and "200" in statuses, f"panel '{title}': shows several statuses {statuses}")
+        values = [float(v[1]) for s in series for v in s["values"] if v[1] not in ("NaN", "+Inf", "-Inf")]
+        if title == "Log errors by kind" and ref == "A":
+            kinds = sorted({s["metric"].get("kind") for s in series})
+            check({"no_space", "write", "sync"} <= set(kinds), f"panel '{title}': a series per error kind", str(kinds))
+        if title == "Log write rate" and ref == "A":
+            check(bool(values) and max(values) > 0, f"panel '{title}': the traffic's writes reached the log",
+                  f"max {max(values) if values else None}")
+        if title == "Recovery duration":
+            check(bool(values) and all(0 <= v < 60 for v in values), f"panel '{title}': a plausible duration",
+                  str(values[-1:] if values else None))
         if title == "Average HTTP Request Duration":
             routes = {(s["metric"].get("method"), s["metric"].get("path")) for s in series}
             wanted = {(m, "/api/buckets/{id}") for m in ("PUT", "GET", "DELETE")}
             check(wanted <= routes, f"panel '{title}': a series per bucket method", str(sorted(routes)))
-            averages = [float(v[1]) for s in series for v in s["values"] if v[1] not in ("NaN", "+Inf", "-Inf")]
-            check(bool(averages) and all(0 <= a < 10 for a in averages), f"panel '{title}': averages are plausible durations")
+            check(bool(values) and all(0 <= a < 10 for a in values), f"panel '{title}': averages are plausible durations")
 
 
 if __name__ == "__main__":

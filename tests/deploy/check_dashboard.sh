@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The Grafana dashboard against real data: starts storage_api (the given binary) and Debian's Prometheus
-# on loopback, Prometheus scraping the service every second and evaluating the alert rules, sends traffic
-# with generate_traffic.sh, waits until Prometheus has scraped the series before and after it (see below)
-# and has seen every request, then runs check_dashboard.py
-# (datasource wiring, every PromQL expression evaluated through the HTTP API, the required panels
-# returning data) and checks that every alert rule evaluates without error on the real series.
+# The Grafana dashboard against real data: starts storage_api (the given binary, with its durable log in
+# a fresh DATA_DIR so that the Durability row has series) and Debian's Prometheus on loopback, Prometheus
+# scraping the service every second and evaluating the alert rules, sends traffic with
+# generate_traffic.sh, waits until Prometheus has scraped the series before and after it (see below) and
+# has seen every request, then runs check_dashboard.py (datasource wiring, every PromQL expression
+# evaluated through the HTTP API, the required panels returning data) and checks that every alert rule
+# evaluates without error on the real series.
 #
 # Usage: tests/deploy/check_dashboard.sh PATH_TO_storage_api_OR_BUILD_DIR   (or STORAGE_API_BIN=...)
 # Needs prometheus (Debian package prometheus), curl and python3.
@@ -26,10 +27,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "storage_api: $BINARY"
-start_service "$BINARY" "$work/storage_api.log"
+log "storage_api: $BINARY (DATA_DIR $work/storage-data)"
+start_service "$BINARY" "$work/storage_api.log" DATA_DIR="$work/storage-data"
 base=http://127.0.0.1:$SERVICE_PORT
 log "storage_api listens on $base"
+check "storage_api replayed its (new, empty) DATA_DIR before listening (a \"recovered\" log line)" \
+  grep -q '"event":"recovered"' "$work/storage_api.log"
 
 prometheus_port=$(free_port)
 prom=http://127.0.0.1:$prometheus_port

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The container image and docker compose, for real:
 #   1. builds the image with the legacy builder and (where the client offers it) with BuildKit;
-#   2. checks it: user 65532, no shell, size under 4 MiB, HEALTHCHECK, EXPOSE, OCI labels, file list;
-#   3. runs it read-only with every capability dropped, waits for "healthy", talks to it (PUT, GET,
-#      DELETE, /metrics) and stops it with SIGTERM (exit 0);
+#   2. checks it: user 65532, no shell, size under 4 MiB, HEALTHCHECK, EXPOSE, OCI labels, file list, an
+#      empty /data owned by 65532 with mode 0700, no DATA_DIR in its environment;
+#   3. runs it read-only with every capability dropped and no volume (memory only), waits for "healthy",
+#      talks to it (PUT, GET, DELETE, /metrics) and stops it with SIGTERM (exit 0); then with a named
+#      volume at /data and DATA_DIR=/data: a PUT survives `docker restart`, the volume's files are the
+#      service's (65532), the "recovered" log line counts the object, and a second container on the same
+#      volume is refused (exit 2, the log's lock);
 #   4. docker compose up storage_api + prometheus (no Grafana image exists without a registry) under a
 #      unique project name and free ports: the compose security settings of both (read-only, no
 #      capabilities, no-new-privileges, memory and pids limits, health checks turning healthy), the data
@@ -11,7 +15,10 @@
 #      budget following the 512m limit, Prometheus scraping the admin port and loading every rule,
 #      generate_traffic.sh against the published port moving the counters in Prometheus by exactly the
 #      requests sent; then storage_api is killed (SIGKILL, as the OOM killer does), Docker restarts it,
-#      and StorageApiRestarted fires while StorageApiTargetDown does not; the traffic profile runs; down -v.
+#      StorageApiRestarted fires while StorageApiTargetDown does not, and the store comes back from its
+#      log in the storage-data volume (the object, every bucket counted before the kill, files owned by
+#      65532); the traffic profile runs; a recreated storage_api container still serves the object; down -v
+#      removes the volume.
 #
 # Uses ../shared/tools/container-lab.sh (beside the checkout) when no engine answers. If no engine can
 # be started, prints a SKIPPED banner and exits 0: the only check that may skip.
@@ -31,6 +38,7 @@ run_id=$$
 tag=storage-api:check-$run_id
 buildkit_tag=storage-api:check-buildkit-$run_id
 container=storage-api-check-$run_id
+volume=storage-api-check-$run_id-data
 project=storageapicheck$run_id
 compose_started=0
 compose_env=()
@@ -59,7 +67,8 @@ compose() { "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" "$@"; }
 
 cleanup() {
   set +e
-  docker rm -f "$container" "$container-attack" >/dev/null 2>&1
+  docker rm -f "$container" "$container-attack" "$container-tokens" "$container-durable" "$container-second" >/dev/null 2>&1
+  docker volume rm "$volume" >/dev/null 2>&1
   if ((compose_started)); then
     env "${compose_env[@]}" "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" \
       --profile traffic down -v --remove-orphans >/dev/null 2>&1
@@ -157,6 +166,10 @@ no_shell_files() { ! awk '{ print $NF }' "$work/files.txt" | grep -Eq '(^|/)(sh|
 check "the filesystem has no shell (sh, bash, dash, ash, busybox)" no_shell_files
 check "the binary is /storage_api, owned by root and not writable by others" \
   grep -Eq '^-rwxr-xr-x root/root .* storage_api$|^-rwxr-xr-x 0/0 .* storage_api$' "$work/files.txt"
+check "/data is an empty directory of 65532:65532, mode 0700 (a named volume there inherits it)" \
+  eval "grep -Eq '^drwx------ (nonroot/nonroot|65532/65532) .* data/\$' '$work/files.txt' && ! grep -Eq ' data/.' '$work/files.txt'"
+check "the image does not set DATA_DIR (without a volume it runs memory-only)" \
+  eval "! docker image inspect -f '{{json .Config.Env}}' '$tag' | grep -q DATA_DIR="
 if run_err=$(docker run --rm --entrypoint /bin/sh "$tag" -c 'echo shell' 2>&1); then
   fail "docker run --entrypoint /bin/sh fails (it ran: $run_err)"
 else
@@ -187,6 +200,60 @@ check "docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.E
 docker logs "$container" >"$work/container.log" 2>&1
 check "logs are JSON lines with the listening event" grep -q '"event":"listening"' "$work/container.log"
 docker rm "$container" >/dev/null
+
+# ------------------------------------------------------------------------------------------- durable log
+# A named volume at /data starts as a copy of the image's /data (65532:65532, 0700), so the service can
+# write its log there with the root filesystem read-only. Checked from outside with the build-stage image
+# (it has a shell; the runtime image has none), which the builds above have just used.
+helper_image=${builder:-debian:bookworm-slim}
+volume_files() {  # prints "<uid>:<gid>:<mode of /data> <files> <files not owned by 65532>" of volume $1
+  docker run --rm --network none --read-only -v "$1:/data:ro" "$helper_image" \
+    sh -c 'stat -c %u:%g:%a /data; find /data -mindepth 1 | wc -l; find /data -mindepth 1 ! -uid 65532 | wc -l' |
+    tr '\n' ' '
+}
+volume_owned() {  # "<uid>:<gid>:<mode> <files> <not owned>" as volume_files prints it: 65532's, with files
+  local owner files foreign
+  read -r owner files foreign <<<"$1"
+  [[ $owner == 65532:65532:700 && $files -gt 0 && $foreign == 0 ]]
+}
+recovered_reports() {  # log line, then field=value pairs of the "recovered" event it must carry
+  local line=$1 pair
+  shift
+  for pair in "$@"; do grep -Eq "\"${pair%%=*}\":${pair#*=}[,}]" <<<"$line" || return 1; done
+}
+body_is() {  # url, expected body
+  [[ $(curl -fsS --max-time 5 "$1" 2>/dev/null) == "$2" ]]
+}
+durable="$container-durable"
+log "docker run with the named volume $volume at /data and DATA_DIR=/data"
+docker volume create "$volume" >/dev/null
+docker run -d --name "$durable" -p 127.0.0.1::5000 --read-only --cap-drop ALL --security-opt no-new-privileges:true \
+  -v "$volume:/data" -e DATA_DIR=/data "$tag" >/dev/null
+# Ephemeral host ports may change across a restart: read it each time.
+durable_url() { printf 'http://127.0.0.1:%s/api/buckets/durable' "$(docker port "$durable" 5000/tcp | head -n 1 | sed 's/.*://')"; }
+check "durable: the container turns healthy with DATA_DIR=/data" poll 60 is_healthy "$durable"
+check "durable: PUT /api/buckets/durable -> 200" test "$(http_status -X PUT --data-binary 'kept on disk' "$(durable_url)")" = 200
+second="$container-second"
+docker run -d --name "$second" --read-only --cap-drop ALL --security-opt no-new-privileges:true \
+  -v "$volume:/data" -e DATA_DIR=/data "$tag" >/dev/null
+second_status=$(timeout 60 docker wait "$second" 2>/dev/null || echo "still running after 60 s")
+check "durable: a second container on the same volume is refused (exit 2, the log is locked): $second_status" \
+  test "$second_status" = 2
+docker rm -f "$second" >/dev/null
+docker restart -t 15 "$durable" >/dev/null
+check "durable: healthy again after docker restart" poll 60 is_healthy "$durable"
+check "durable: GET after the restart returns the body" poll 30 body_is "$(durable_url)" 'kept on disk'
+docker logs "$durable" >"$work/durable.log" 2>&1
+recovered=$(grep '"event":"recovered"' "$work/durable.log" | tail -n 1 || true)
+log "durable: ${recovered:-no recovered line}"
+check "durable: the restart's recovered line counts the object (puts 1, objects 1)" \
+  recovered_reports "$recovered" puts=1 objects=1
+docker stop -t 15 "$durable" >/dev/null
+check "durable: docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$durable")" = 0
+owned=$(volume_files "$volume" || true)
+check "durable: the volume is 65532:65532 mode 0700 and every file in it the service's ($owned)" volume_owned "$owned"
+docker rm "$durable" >/dev/null
+docker volume rm "$volume" >/dev/null
 
 # ------------------------------------------------------------------------------------------- memory attack
 # The attack of tests/deploy/memory_attack.py against the image under a real memory limit: the budget must
@@ -353,8 +420,12 @@ statuses=$(prom_query 'count(count by (status) (http_request_duration_seconds_co
 check "Prometheus sees 200, 400, 404 and 413 for the bucket route ($statuses statuses)" test "${statuses:-0}" -ge 4
 
 # An OOM kill is a SIGKILL from outside: Docker restarts the container (restart: unless-stopped) within
-# a second, too soon for StorageApiTargetDown (1 m), and StorageApiRestarted must see it.
+# a second, too soon for StorageApiTargetDown (1 m), and StorageApiRestarted must see it. Under
+# FSYNC=always every answered write is on disk, so the new process recovers every bucket the old one held.
 started_before=$(prom_query 'process_start_time_seconds{job="storage_api"}')
+buckets_metric() { curl -fsS --max-time 5 "$admin/metrics" 2>/dev/null | sed -nE 's/^storage_api_buckets ([0-9]+)$/\1/p'; }
+buckets_before=$(buckets_metric)
+log "storage_api holds ${buckets_before:-?} buckets before the SIGKILL"
 restarts_before=$(docker inspect -f '{{.RestartCount}}' "$api_container")
 log "SIGKILL to storage_api (pid $(docker inspect -f '{{.State.Pid}}' "$api_container") on the host)"
 kill -KILL "$(docker inspect -f '{{.State.Pid}}' "$api_container")"
@@ -376,7 +447,20 @@ restart_alert_firing() { [[ $(alert_state StorageApiRestarted) == firing ]]; }
 check "StorageApiRestarted fires" poll 30 restart_alert_firing
 check "StorageApiTargetDown does not fire for the restart ($(alert_state StorageApiTargetDown))" \
   test "$(alert_state StorageApiTargetDown)" != firing
-check "the restart emptied the store (GET /api/buckets/compose -> 404)" test "$(http_status "$data/api/buckets/compose")" = 404
+check "the object survives the SIGKILL (GET /api/buckets/compose returns its body)" \
+  poll 30 body_is "$data/api/buckets/compose" 'via compose'
+docker logs "$api_container" >"$work/compose-api.log" 2>&1
+recovered=$(grep '"event":"recovered"' "$work/compose-api.log" | tail -n 1 || true)
+log "compose: ${recovered:-no recovered line}"
+check "the restart's recovered line counts the buckets held before the SIGKILL (${buckets_before:-?})" \
+  recovered_reports "$recovered" "objects=${buckets_before:-none}"
+check "storage_api_buckets after the restart is ${buckets_before:-?} again" test "$(buckets_metric)" = "${buckets_before:-none}"
+compose_volume=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "$api_container")
+check "compose storage_api: /data is a named volume of the project ($compose_volume)" \
+  test "$compose_volume" = "${project}_storage-data"
+owned=$(volume_files "$compose_volume" || true)
+check "compose storage_api: the volume is 65532:65532 mode 0700 and every file in it the service's ($owned)" \
+  volume_owned "$owned"
 
 log "compose traffic profile: run --rm traffic (one pass over 50 ids, in the compose network)"
 if timeout 900 "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" --profile traffic build traffic \
@@ -391,6 +475,20 @@ if timeout 900 "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" --profile
 else
   tail -n 30 "$work/traffic-build.log"
   fail "the traffic image builds"
+fi
+
+# The data is in the volume, not in the container: a new container finds it.
+log "compose: storage_api recreated (rm -s -f, then up -d)"
+if compose rm -s -f storage_api >"$work/compose-recreate.log" 2>&1 &&
+    compose up -d storage_api >>"$work/compose-recreate.log" 2>&1; then
+  recreated=$(compose ps -q storage_api)
+  another_container() { [[ -n $1 && $1 != "$2" ]]; }
+  check "a new storage_api container was created" another_container "$recreated" "$api_container"
+  check "the recreated storage_api turns healthy" poll 60 is_healthy "$recreated"
+  check "the recreated storage_api serves the object from the volume" poll 30 body_is "$data/api/buckets/compose" 'via compose'
+else
+  tail -n 20 "$work/compose-recreate.log"
+  fail "compose rm -s -f storage_api && compose up -d storage_api"
 fi
 
 if compose --profile traffic down -v --remove-orphans \

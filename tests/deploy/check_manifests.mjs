@@ -4,8 +4,11 @@
 //     field the schema does not know (kubectl's strict field validation would refuse it);
 //   * the deployment rules of the project: pinned images, requests and limits (a memory limit on every
 //     container), probes, a locked-down securityContext, every pod within the Pod Security "restricted"
-//     profile that the namespace enforces (rules/pod_security.mjs), one Recreate replica of storage_api
-//     whose grace period covers its drain and whose probes and scrapes use its admin port, Service
+//     profile that the namespace enforces (rules/pod_security.mjs), storage_api as a StatefulSet of one
+//     replica whose own volume holds its durable log at DATA_DIR (fsGroup 65532, a startup probe that
+//     allows for the log's replay, claims kept on delete and scale-down), whose grace period covers its
+//     drain and whose probes and scrapes use its admin port, StatefulSets governed by a headless Service
+//     that selects their pods (rules/stateful_set.mjs), Service
 //     selectors that match pod labels and target ports that exist, NetworkPolicies that deny ingress and
 //     egress by default and allow exactly the intended flows (rules/network_flows.mjs), no Secret values
 //     committed (the Secrets the pods use are documented with the command that creates them), and
@@ -26,6 +29,8 @@ import { networkFlows, oneSidedFlows } from "./rules/network_flows.mjs";
 import { podSecurityViolations } from "./rules/pod_security.mjs";
 import { checkNoSecretData, documentedSecrets } from "./rules/secrets.mjs";
 import { validateSchemas } from "./rules/schema.mjs";
+import { checkStatefulSets, podSpecOf } from "./rules/stateful_set.mjs";
+import { checkStorageApi } from "./rules/storage_api.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -109,6 +114,7 @@ const find = (kind, name) => objects.find((o) => o.object.kind === kind && o.obj
 const clusterScoped = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass",
   "CustomResourceDefinition", "PriorityClass", "IngressClass"]);
 const workloadKinds = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+const findWorkload = (name) => objects.find((o) => workloadKinds.has(o.object.kind) && o.object.metadata.name === name)?.object;
 
 const namespaceObject = find("Namespace", NAMESPACE);
 check(Boolean(namespaceObject), `Namespace ${NAMESPACE} is defined`);
@@ -157,7 +163,7 @@ function checkPort(where, container, port, what) {
 
 for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object.kind))) {
   const template = object.spec.template;
-  const pod = template.spec;
+  const pod = podSpecOf(object); // with a StatefulSet's claim templates as the volumes they become
   const podSecurity = pod.securityContext || {};
   check(subset(object.spec.selector?.matchLabels, template.metadata?.labels) &&
     Object.keys(object.spec.selector?.matchLabels || {}).length > 0,
@@ -198,6 +204,7 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
           checkPort(at, c, p.httpGet.port, probe);
         }
       }
+      if (c.startupProbe?.httpGet) checkPort(at, c, c.startupProbe.httpGet.port, "startupProbe");
     }
     check((sc.runAsNonRoot ?? podSecurity.runAsNonRoot) === true, `${at}: runAsNonRoot`);
     check((sc.runAsUser ?? podSecurity.runAsUser) !== 0, `${at}: does not run as uid 0`);
@@ -238,39 +245,9 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
   }
 }
 
-// storage_api itself.
-const api = find("Deployment", "storage-api");
-if (check(Boolean(api), "Deployment storage-api is defined")) {
-  const at = "Deployment storage-api";
-  const c = api.spec.template.spec.containers.find((x) => x.name === "storage-api") || api.spec.template.spec.containers[0];
-  check(api.spec.replicas === 1, `${at}: exactly 1 replica (the store is in memory)`);
-  check(api.spec.strategy?.type === "Recreate", `${at}: Recreate strategy (never two copies of the data)`);
-  // Two listeners: http serves the data, admin the metrics and health endpoints; probes use admin, so
-  // clients filling the main port's connections cannot make the kubelet kill a working process.
-  const portNamed = (name) => (c.ports || []).find((p) => p.name === name);
-  check(portNamed("http")?.containerPort === Number(envValue(c, "PORT") ?? 5000), `${at}: container port http is PORT`);
-  check(portNamed("admin") !== undefined && portNamed("admin").containerPort === Number(envValue(c, "ADMIN_PORT")),
-    `${at}: container port admin is ADMIN_PORT (${envValue(c, "ADMIN_PORT")})`);
-  const onAdmin = (probe) => probe?.httpGet?.port === "admin" || probe?.httpGet?.port === portNamed("admin")?.containerPort;
-  check(c.livenessProbe?.httpGet?.path === "/healthz" && onAdmin(c.livenessProbe), `${at}: liveness probe on /healthz, admin port`);
-  check(c.readinessProbe?.httpGet?.path === "/readyz" && onAdmin(c.readinessProbe), `${at}: readiness probe on /readyz, admin port`);
-  const delay = Number(envValue(c, "SHUTDOWN_DELAY_MS") ?? 0);
-  const grace = Number(envValue(c, "SHUTDOWN_GRACE_MS") ?? 10000);
-  const period = api.spec.template.spec.terminationGracePeriodSeconds ?? 30;
-  check(Number.isFinite(delay) && Number.isFinite(grace) && delay + grace + 1000 <= period * 1000,
-    `${at}: terminationGracePeriodSeconds (${period}s) covers SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS (${delay + grace} ms) with margin`);
-  check(delay > 0 || Boolean(c.lifecycle?.preStop), `${at}: keeps serving while endpoints are withdrawn (SHUTDOWN_DELAY_MS or preStop)`);
-  // The memory budget follows the cgroup limit; an explicit size must fit under it (the service refuses
-  // to start otherwise, which a manifest should not find out in a crash loop).
-  const limit = parseQuantity(c.resources?.limits?.memory);
-  check(limit === parseQuantity("512Mi"), `${at}: memory limit ${c.resources?.limits?.memory} is 512Mi (the budget follows it)`);
-  for (const name of ["MAX_MEMORY_BYTES", "MAX_STORAGE_BYTES", "MAX_INFLIGHT_BODY_BYTES", "MAX_CONNECTION_MEMORY_BYTES"]) {
-    if (envValue(c, name) !== undefined) {
-      check(parseQuantity(envValue(c, name)) < limit, `${at}: ${name} ${envValue(c, name)} below the memory limit`);
-    }
-  }
-  check(c.resources?.requests?.memory === c.resources?.limits?.memory, `${at}: memory request equals the limit (the store may fill it)`);
-}
+// storage_api itself (rules/storage_api.mjs), and every StatefulSet's governing Service and claims.
+const api = checkStorageApi({ find, check, envValue, parseQuantity });
+checkStatefulSets(objects, check);
 
 // Services: the selector must pick a pod template, and every target port must exist on it.
 const workloads = objects.filter((o) => workloadKinds.has(o.object.kind)).map((o) => o.object);
@@ -398,10 +375,10 @@ for (const spec of generated) {
 
 // docker-compose.yml and prometheus.yml (rules/compose.mjs); the same pinned images there and here.
 const compose = checkCompose({ repo, check, parseQuantity });
-for (const [service, deployment] of [["storage_api", "storage-api"], ["prometheus", "prometheus"], ["grafana", "grafana"]]) {
+for (const [service, workload] of [["storage_api", "storage-api"], ["prometheus", "prometheus"], ["grafana", "grafana"]]) {
   const composeImage = composeDefault(compose.services?.[service]?.image);
-  const k8sImage = find("Deployment", deployment)?.spec.template.spec.containers[0].image;
-  check(composeImage === k8sImage, `image of ${deployment} is the same in docker-compose.yml and manifests/`,
+  const k8sImage = findWorkload(workload)?.spec.template.spec.containers[0].image;
+  check(composeImage === k8sImage, `image of ${workload} is the same in docker-compose.yml and manifests/`,
     `${composeImage} vs ${k8sImage}`);
 }
 

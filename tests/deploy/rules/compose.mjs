@@ -1,7 +1,8 @@
 // docker-compose.yml, statically: what check_image.sh cannot run here (Grafana) must at least be wired to
 // the files it mounts; every service keeps its hardening and a memory limit; storage_api serves its data
-// port and its admin port, and Prometheus (prometheus.yml) scrapes the admin port; bearer tokens are opt-in
-// through docker-compose.tokens.yml.
+// port and its admin port, keeps its durable log in a named volume and is restarted when it exits, and
+// Prometheus (prometheus.yml) scrapes the admin port; bearer tokens are opt-in through
+// docker-compose.tokens.yml.
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -36,6 +37,17 @@ export function checkCompose({ repo, check, parseQuantity }) {
   check(JSON.stringify(api.healthcheck?.test) === JSON.stringify(["CMD", "/storage_api", "--healthcheck"]),
     "compose storage_api: healthcheck runs storage_api --healthcheck (it probes ADMIN_PORT)");
   const env = api.environment || {};
+  // The durable log: DATA_DIR is the mount of a named volume (the root filesystem is read-only, and a
+  // named volume outlives the container), FSYNC defaults to always, and a restart policy brings the
+  // service back after a failed write or sync of the log, on which it exits 1.
+  const dataDir = composeDefault(env.DATA_DIR ?? "");
+  const dataVolume = mounts("storage_api").find((m) => dataDir !== "" && m.target === dataDir);
+  check(Boolean(dataVolume) && dataVolume.source in (compose.volumes || {}),
+    `compose storage_api: DATA_DIR ${dataDir || "(unset)"} is the mount of a named volume`,
+    dataVolume ? `${dataVolume.source} is not a top-level volume` : "no volume mounted at DATA_DIR");
+  check(composeDefault(env.FSYNC ?? "always") === "always", "compose storage_api: FSYNC defaults to always", String(env.FSYNC));
+  check(["always", "unless-stopped", "on-failure"].includes(String(api.restart)),
+    `compose storage_api: restart policy ${api.restart} restarts it after it exits 1`);
   const mainPort = Number(composeDefault(env.PORT ?? "5000"));
   const adminPort = Number(composeDefault(env.ADMIN_PORT));
   check(mainPort === 5000 && adminPort === 5001, `compose storage_api: PORT 5000 and ADMIN_PORT 5001`, `${mainPort}, ${adminPort}`);

@@ -1,9 +1,9 @@
 // What the NetworkPolicies of one namespace let through, as flow lines a person can read and a test can
 // compare with the intended list:
 //   ingress  "<pod> <- <source> <PROTO>/<port>"        egress  "<pod> -> <destination> <PROTO>/<port>"
-// Pods are the workloads (named by their Deployment) plus, for each policy selector that matches no
-// workload (e.g. client pods), that selector, plus "other pods" (unlabelled), so that a pod the policies
-// forget shows up as "<- * any". A peer is named by the one workload its podSelector picks, else by its
+// Pods are the workloads (named by their Deployment or StatefulSet) plus, for each policy selector that
+// matches no workload (e.g. client pods), that selector, plus "other pods" (unlabelled), so that a pod the
+// policies forget shows up as "<- * any". A peer is named by the one workload its podSelector picks, else by its
 // selectors (namespaces{...} pods{...}), "ipBlock <cidr>", or "*" for any source or destination.
 // Semantics as in networking.k8s.io/v1: a pod is isolated for a direction once any policy selecting it
 // has that policyType, and then allows the union of the rules of the policies that select it.
