@@ -119,8 +119,12 @@ TEST_F(LogWriterTest, AFullDiskFailsTheRecordsThatDidNotFitAndTheLogGoesOn) {
     EXPECT_EQ(cut.segments[0].verdict, ScanVerdict::kClean) << cut.segments[0].reason;
     EXPECT_EQ(cut.records.size(), 1 + fitted);
 
-    fs.limit_bytes(UINT64_MAX);  // space is back
-    const auto again = submit(writer, r3, recorder);
+    fs.limit_bytes(UINT64_MAX);  // space is back; submit() accepts once the failed completions have returned
+    base::Result<std::uint64_t> again = base::Status::error("not submitted", ENOSPC);
+    ASSERT_TRUE(eventually([&] {
+      again = submit(writer, r3, recorder);
+      return !is_no_space(again.status());
+    }));
     ASSERT_TRUE(again);
     ASSERT_TRUE(recorder.wait_for(5));
     EXPECT_TRUE(recorder.logged()[4].ok);
