@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The durable log against Redis' append-only file, in one run on the same disk: 1 KiB writes from C clients
+# with one request each in flight, storage_api (DATA_DIR, FSYNC=always|everysec, one event loop) against
+# redis-server (appendonly yes, appendfsync always|everysec), each on one core with its load generator on
+# the other (wrk with bench/put_1k.lua; redis-benchmark -t set -d 1024). Then the replay at start-up
+# (MB/s of log read, against Redis loading its AOF), and the 16-byte GET's server CPU with and without
+# DATA_DIR. Reports ratios measured in the same run; loopback only, every step bounded in time or count.
+#
+# Settings: DURATION=5 (s per wrk run), REPEATS=3, CLIENTS=16, REDIS_REQUESTS_ALWAYS=20000,
+# REDIS_REQUESTS_EVERYSEC=200000, SERVER_CPU=0, CLIENT_CPU=1, BASE_PORT=18600, DISK_DIR (default
+# ${TMPDIR:-/tmp}; must be a real disk for fsync to mean anything), BUILD_DIR (default
+# ${TMPDIR:-/tmp}/storage_api-bench-build), RESULTS_DIR (default bench/results).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO
+readonly DURATION="${DURATION:-5}"
+readonly REPEATS="${REPEATS:-3}"
+readonly CLIENTS="${CLIENTS:-16}"
+readonly REDIS_REQUESTS_ALWAYS="${REDIS_REQUESTS_ALWAYS:-20000}"
+readonly REDIS_REQUESTS_EVERYSEC="${REDIS_REQUESTS_EVERYSEC:-200000}"
+readonly SERVER_CPU="${SERVER_CPU:-0}"
+readonly CLIENT_CPU="${CLIENT_CPU:-1}"
+readonly BASE_PORT="${BASE_PORT:-18600}"
+readonly BUILD_DIR="${BUILD_DIR:-${TMPDIR:-/tmp}/storage_api-bench-build}"
+readonly RESULTS_DIR="${RESULTS_DIR:-$REPO/bench/results}"
+WORK="$(mktemp -d "${DISK_DIR:-${TMPDIR:-/tmp}}/storage_api-durable-bench.XXXXXX")"
+readonly WORK
+readonly RUNS="$WORK/runs.tsv"
+readonly PORT_STORAGE=$((BASE_PORT + 0)) PORT_REDIS=$((BASE_PORT + 1))
+SERVER_PID=""
+
+log() { printf '[durable-bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in wrk redis-server redis-benchmark redis-cli curl taskset cmake; do
+  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk redis-server curl util-linux cmake)"
+done
+cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" --parallel 2 --target storage_api >/dev/null
+readonly BINARY="$BUILD_DIR/storage_api"
+readonly HZ="$(getconf CLK_TCK)"
+
+cpu_ticks() {
+  local stat fields
+  stat="$(<"/proc/$1/stat")"
+  read -ra fields <<<"${stat##*) }"
+  echo $((fields[11] + fields[12]))
+}
+per_request_us() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { printf "%.2f", (n > 0) ? t / hz * 1e6 / n : 0 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+column() { awk -F'\t' -v s="$1" -v w="$2" -v c="$3" '$1 == s && $2 == w { print $c }' "$RUNS" | median; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "nan"; else printf "%.2f", a / b }'; }
+
+wait_http() {  # port
+  local i
+  for ((i = 0; i < 400; i++)); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1/healthz" || true)" == 200 ]] && return 0
+    sleep 0.025
+  done
+  return 1
+}
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+start_storage() {  # data-dir fsync (empty data-dir: memory only)
+  local -a env=(HOST=127.0.0.1 PORT="$PORT_STORAGE" THREADS=1 LOG_LEVEL=info)
+  [[ -n "$1" ]] && env+=(DATA_DIR="$1" FSYNC="$2")
+  env "${env[@]}" taskset -c "$SERVER_CPU" "$BINARY" 2>"$WORK/storage.log" &
+  SERVER_PID=$!
+  wait_http "$PORT_STORAGE" || { tail -n 5 "$WORK/storage.log" >&2; die "storage_api did not start"; }
+}
+start_redis() {  # dir fsync
+  mkdir -p "$1"
+  taskset -c "$SERVER_CPU" redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" --appendonly yes \
+    --appendfsync "$2" --dir "$1" --daemonize no --logfile "$WORK/redis.log" &
+  SERVER_PID=$!
+  local i
+  for ((i = 0; i < 400; i++)); do
+    redis-cli -p "$PORT_REDIS" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.025
+  done
+  die "redis-server did not start"
+}
+
+# "scenario server rps cpu_us/req" rows.
+put_storage() {  # scenario repeat
+  local before after out="$WORK/wrk-$1-$2.txt" rps requests
+  before="$(cpu_ticks "$SERVER_PID")"
+  taskset -c "$CLIENT_CPU" timeout $((DURATION + 20)) wrk -t1 -c"$CLIENTS" -d"${DURATION}s" --timeout 5s \
+    -s "$REPO/bench/put_1k.lua" "http://127.0.0.1:$PORT_STORAGE/api/buckets/durable" >"$out" 2>&1 || die "wrk failed"
+  after="$(cpu_ticks "$SERVER_PID")"
+  rps="$(awk '/Requests\/sec:/ { print $2 }' "$out")"
+  requests="$(awk '/ requests in / { print $1 }' "$out")"
+  grep -q "Non-2xx" "$out" && die "storage_api answered errors: $(grep Non-2xx "$out")"
+  printf '%s\tstorage_api\t%s\t%s\n' "$1" "$rps" "$(per_request_us $((after - before)) "$requests")" >>"$RUNS"
+  log "$(printf '%-14s storage_api #%s %10s req/s' "$1" "$2" "$rps")"
+}
+put_redis() {  # scenario repeat requests
+  local before after out="$WORK/redis-$1-$2.txt" rps
+  before="$(cpu_ticks "$SERVER_PID")"
+  taskset -c "$CLIENT_CPU" timeout 300 redis-benchmark -p "$PORT_REDIS" -t set -d 1024 -c "$CLIENTS" -n "$3" -P 1 \
+    -r 1 -q >"$out" 2>&1 || die "redis-benchmark failed"
+  after="$(cpu_ticks "$SERVER_PID")"
+  rps="$(tr '\r' '\n' <"$out" | awk '/^SET:/ { print $2 }' | tail -n 1)"
+  printf '%s\tredis\t%s\t%s\n' "$1" "$rps" "$(per_request_us $((after - before)) "$3")" >>"$RUNS"
+  log "$(printf '%-14s redis       #%s %10s req/s' "$1" "$2" "$rps")"
+}
+get_storage() {  # scenario repeat
+  local before after out="$WORK/get-$1-$2.txt" requests
+  before="$(cpu_ticks "$SERVER_PID")"
+  taskset -c "$CLIENT_CPU" timeout $((DURATION + 20)) wrk -t1 -c64 -d"${DURATION}s" \
+    "http://127.0.0.1:$PORT_STORAGE/api/buckets/small" >"$out" 2>&1 || die "wrk failed"
+  after="$(cpu_ticks "$SERVER_PID")"
+  requests="$(awk '/ requests in / { print $1 }' "$out")"
+  printf '%s\tstorage_api\t%s\t%s\n' "$1" "$(awk '/Requests\/sec:/ { print $2 }' "$out")" \
+    "$(per_request_us $((after - before)) "$requests")" >>"$RUNS"
+}
+
+: >"$RUNS"
+for ((r = 1; r <= REPEATS; r++)); do
+  for policy in always everysec; do
+    rm -rf "$WORK/sa-$policy" "$WORK/redis-$policy"
+    start_storage "$WORK/sa-$policy" "$policy"
+    put_storage "put-$policy" "$r"
+    stop_server
+    start_redis "$WORK/redis-$policy" "$policy"
+    if [[ $policy == always ]]; then put_redis "put-$policy" "$r" "$REDIS_REQUESTS_ALWAYS"
+    else put_redis "put-$policy" "$r" "$REDIS_REQUESTS_EVERYSEC"; fi
+    stop_server
+  done
+  # The GET of a 16-byte object: the log must cost reads nothing.
+  for mode in memory durable; do
+    if [[ $mode == durable ]]; then start_storage "$WORK/sa-get" always; else start_storage "" ""; fi
+    curl -s -o /dev/null -X PUT --data-binary 0123456789abcdef "http://127.0.0.1:$PORT_STORAGE/api/buckets/small"
+    get_storage "get-$mode" "$r"
+    stop_server
+  done
+done
+
+# Replay: the everysec run's log (the largest), against Redis loading the AOF it wrote in the same run.
+start_storage "$WORK/sa-everysec" always
+recovered="$(grep '"event":"recovered"' "$WORK/storage.log" | tail -n 1)"
+stop_server
+replay_bytes="$(grep -o '"bytes_read":[0-9]*' <<<"$recovered" | cut -d: -f2)"
+replay_seconds="$(grep -o '"seconds":[0-9.e-]*' <<<"$recovered" | cut -d: -f2)"
+replay_records=$(($(grep -o '"puts":[0-9]*' <<<"$recovered" | cut -d: -f2) + $(grep -o '"deletes":[0-9]*' <<<"$recovered" | cut -d: -f2)))
+aof_bytes="$(du -sb "$WORK/redis-everysec" | cut -f1)"
+start_redis "$WORK/redis-everysec" everysec
+redis_seconds="$(grep -o 'DB loaded from append only file: [0-9.]* seconds' "$WORK/redis.log" | tail -n 1 | awk '{ print $(NF - 1) }')"
+stop_server
+sa_mbps="$(awk -v b="$replay_bytes" -v s="$replay_seconds" 'BEGIN { printf "%.0f", b / s / 1e6 }')"
+redis_mbps="$(awk -v b="$aof_bytes" -v s="$redis_seconds" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "nan" }')"
+
+mkdir -p "$RESULTS_DIR"
+report="$RESULTS_DIR/durable-$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+  echo "# Durable log benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $REPEATS repeats, medians, $CLIENTS clients, 1 KiB values)"
+  echo
+  echo "| scenario | storage_api req/s | Redis req/s | throughput ratio | storage_api CPU/req | Redis CPU/req | CPU ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for policy in always everysec; do
+    s_rps="$(column "put-$policy" storage_api 3)" r_rps="$(column "put-$policy" redis 3)"
+    s_cpu="$(column "put-$policy" storage_api 4)" r_cpu="$(column "put-$policy" redis 4)"
+    echo "| PUT, FSYNC=$policy vs appendfsync $policy | $s_rps | $r_rps | $(div "$s_rps" "$r_rps")× | $s_cpu µs | $r_cpu µs | $(div "$s_cpu" "$r_cpu")× |"
+  done
+  echo
+  echo "| 16-byte GET | req/s | server CPU/req |"
+  echo "|---|---:|---:|"
+  for mode in memory durable; do echo "| $mode | $(column "get-$mode" storage_api 3) | $(column "get-$mode" storage_api 4) µs |"; done
+  echo
+  echo "GET CPU with DATA_DIR / without: $(div "$(column get-durable storage_api 4)" "$(column get-memory storage_api 4)")×"
+  echo
+  echo "Replay: storage_api read $replay_bytes bytes ($replay_records records) in $replay_seconds s = $sa_mbps MB/s;"
+  echo "Redis loaded its $aof_bytes-byte AOF in $redis_seconds s = $redis_mbps MB/s; ratio $(div "$sa_mbps" "$redis_mbps")×."
+} >"$report"
+cat "$report"
+log "report: $report"
