@@ -28,8 +28,7 @@ StorageService::StorageService(const ServiceContext& context, std::size_t shard,
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 
-http::Route StorageService::route_of(std::string_view path) const noexcept {
-  const http::Route route = http::classify_route(path);
+http::Route StorageService::served(http::Route route) const noexcept {
   if (routes_ == RouteSet::kAll) return route;
   const bool admin_route = route == http::Route::kMetrics || route == http::Route::kHealthz || route == http::Route::kReadyz;
   if (route == http::Route::kUnmatched || admin_route == (routes_ == RouteSet::kAdmin)) return route;
@@ -62,8 +61,8 @@ bool StorageService::refuse_by_route(const http::RequestHead& head, http::Route 
 }
 
 bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t body_bytes, http::Response& refusal) {
-  const http::Route route = route_of(head.path);
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
+  const http::Route route = served(match.route);
   // When the client waits for 100 Continue, a routing error is answered instead. With a body already on its
   // way it is answered after the body, which keeps the connection usable.
   if (head.expect_continue && refuse_by_route(head, route, match, refusal)) return false;
@@ -83,8 +82,9 @@ bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t bod
 
 void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& body, http::Response& response,
                             http::Deferrer&) {
-  const http::Route route = route_of(head.path);
+  // match_route() has classified the path: not classified twice.
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
+  const http::Route route = served(match.route);
   if (refuse_by_route(head, route, match, response)) return;
   switch (route) {
     case http::Route::kBucket:
