@@ -1,5 +1,9 @@
 #include "http/validators.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "base/text.h"
 
 namespace http {
@@ -107,10 +111,24 @@ std::size_t entity_tag_length(std::string_view text) noexcept {
 
 std::string_view format_etag(std::uint64_t hash, char* out) noexcept {
   out[0] = '"';
+#if defined(__SSE2__)
+  // Every GET formats an ETag: its 16 digits are made side by side in one register (about 15
+  // instructions), not looked up one by one (about 85).
+  const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(hash)));  // first digit first
+  const __m128i nibble_mask = _mm_set1_epi8(0x0f);
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble_mask);
+  const __m128i low = _mm_and_si128(bytes, nibble_mask);
+  const __m128i nibbles = _mm_unpacklo_epi8(high, low);
+  // A nibble of 10 or more skips the 39 characters from '9' + 1 to 'a'.
+  const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+  const __m128i digits = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 1), digits);
+#else
   for (int i = 16; i >= 1; --i) {
     out[i] = base::kLowerHexDigits[hash & 0xf];
     hash >>= 4;
   }
+#endif
   out[17] = '"';
   return {out, kEtagBytes};
 }

@@ -260,5 +260,18 @@ TEST(FormatEtag, SixteenLowerHexDigitsInQuotes) {
   EXPECT_EQ(tag->opaque, "\"000000000000002a\"");
 }
 
+TEST(FormatEtag, EveryDigitInEveryPosition) {
+  char out[kEtagBytes];
+  for (int position = 0; position < 16; ++position) {
+    for (std::uint64_t digit = 0; digit < 16; ++digit) {
+      std::string expected = "\"0000000000000000\"";
+      expected[static_cast<std::size_t>(16 - position)] = "0123456789abcdef"[digit];
+      EXPECT_EQ(format_etag(digit << (4 * position), out), expected);
+    }
+  }
+  EXPECT_EQ(format_etag(0xfedcba9876543210ULL, out), "\"fedcba9876543210\"");
+  EXPECT_EQ(format_etag(0x9a9a9a9a9a9a9a9aULL, out), "\"9a9a9a9a9a9a9a9a\"");
+}
+
 }  // namespace
 }  // namespace http
