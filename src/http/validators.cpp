@@ -5,6 +5,7 @@
 #endif
 
 #include "base/text.h"
+#include "http/field_name.h"
 
 namespace http {
 namespace {
@@ -87,6 +88,10 @@ struct DateField {
   std::size_t lines = 0;
   std::string_view value;
 
+  void add(std::string_view line) noexcept {
+    ++lines;
+    value = line;
+  }
   std::optional<std::int64_t> date() const noexcept {
     if (lines != 1) return std::nullopt;
     return parse_http_date(value);
@@ -141,18 +146,24 @@ Precondition evaluate_preconditions(const RequestHead& head, const Validators& c
   DateField if_modified_since;
   for (std::size_t i = 0; i < head.header_count; ++i) {
     const Header& field = head.headers[i];
-    // Every name here starts with "If-": most fields are passed over on their length or first byte.
-    if (field.name.size() < 8 || base::to_lower_ascii(field.name[0]) != 'i') continue;
-    if (base::equals_ignore_case(field.name, "If-Match")) {
-      scan_tag_list(field.value, current_tag, Comparison::kStrong, if_match);
-    } else if (base::equals_ignore_case(field.name, "If-None-Match")) {
-      scan_tag_list(field.value, current_tag, Comparison::kWeak, if_none_match);
-    } else if (base::equals_ignore_case(field.name, "If-Unmodified-Since")) {
-      ++if_unmodified_since.lines;
-      if_unmodified_since.value = field.value;
-    } else if (base::equals_ignore_case(field.name, "If-Modified-Since")) {
-      ++if_modified_since.lines;
-      if_modified_since.value = field.value;
+    // Most fields are passed over on their length alone.
+    switch (field.name.size()) {
+      case 8:
+        if (field_name_is(field.name, "if-match")) scan_tag_list(field.value, current_tag, Comparison::kStrong, if_match);
+        break;
+      case 13:
+        if (field_name_is(field.name, "if-none-match")) {
+          scan_tag_list(field.value, current_tag, Comparison::kWeak, if_none_match);
+        }
+        break;
+      case 17:
+        if (field_name_is(field.name, "if-modified-since")) if_modified_since.add(field.value);
+        break;
+      case 19:
+        if (field_name_is(field.name, "if-unmodified-since")) if_unmodified_since.add(field.value);
+        break;
+      default:
+        break;
     }
   }
   // "*" is the whole field value or nothing: beside a tag (or another "*") the field is malformed.
