@@ -249,6 +249,28 @@ TEST(EntityTag, EveryEtagcByte) {
   }
 }
 
+// Long tags, judged sixteen bytes at a time where the machine can: every byte at every position of the
+// blocks and of the tail after them.
+TEST(EntityTag, EveryEtagcByteAnywhereInALongTag) {
+  constexpr std::size_t kOpaqueBytes = 40;
+  for (std::size_t position = 0; position < kOpaqueBytes; ++position) {
+    for (int c = 0; c < 256; ++c) {
+      std::string tag = "\"" + std::string(kOpaqueBytes, 'a') + "\"";
+      tag[1 + position] = static_cast<char>(c);
+      const bool etagc = c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80;
+      const auto parsed = parse_entity_tag(tag);
+      ASSERT_EQ(parsed.has_value(), etagc) << position << " " << c;
+      if (etagc) {
+        EXPECT_EQ(parsed->opaque, tag);
+      }
+      // A quote ends the tag there.
+      EXPECT_EQ(entity_tag_length(tag), c == '"' ? position + 2 : (etagc ? tag.size() : 0)) << position << " " << c;
+    }
+  }
+  EXPECT_FALSE(parse_entity_tag("\"" + std::string(kOpaqueBytes, 'a')));
+  EXPECT_FALSE(parse_entity_tag("W/\"" + std::string(kOpaqueBytes, 'a')));
+}
+
 TEST(FormatEtag, SixteenLowerHexDigitsInQuotes) {
   char out[kEtagBytes];
   EXPECT_EQ(format_etag(0x0123456789abcdefULL, out), "\"0123456789abcdef\"");
