@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "base/text.h"
+#include "http/field_name.h"
 #include "http/media_type.h"
 
 namespace app {
@@ -11,33 +11,65 @@ namespace {
 constexpr std::string_view kBearerChallenge = R"(Bearer realm="storage_api")";
 constexpr std::string_view kBearerInvalidToken = R"(Bearer realm="storage_api", error="invalid_token")";
 
-bool is_precondition_field(std::string_view name) noexcept {
-  return base::equals_ignore_case(name, "if-match") || base::equals_ignore_case(name, "if-none-match") ||
-         base::equals_ignore_case(name, "if-modified-since") || base::equals_ignore_case(name, "if-unmodified-since");
-}
+// A field that must appear at most once: how many lines it has and the value of the last.
+struct SingleField {
+  std::size_t lines = 0;
+  std::string_view value;
 
-bool has_preconditions(const http::RequestHead& head) noexcept {
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    if (is_precondition_field(head.headers[i].name)) return true;
+  void add(std::string_view line) noexcept {
+    ++lines;
+    value = line;
   }
-  return false;
-}
+  // The value (empty when absent); false, with `out` empty, when the field appears more often (the request
+  // is then treated as if it carried none: a Range sent twice is ambiguous, so it is ignored).
+  bool get(std::string_view& out) const noexcept {
+    out = lines == 1 ? value : std::string_view();
+    return lines <= 1;
+  }
+};
 
-// The value of a field that must appear at most once; false when it appears more often (the request is
-// then treated as if it carried none: a Range sent twice is ambiguous, so it is ignored).
-bool single_field(const http::RequestHead& head, std::string_view name, std::string_view& value) noexcept {
-  value = {};
-  bool seen = false;
+// The fields a bucket request's answer depends on, found in one pass over its field lines: most requests
+// carry none of them, and one scan of the fields per name cost more than the look-up they guard.
+struct ObjectFields {
+  bool preconditions = false;  // If-Match, If-None-Match, If-Modified-Since or If-Unmodified-Since
+  SingleField range;
+  SingleField if_range;
+  SingleField content_type;
+};
+
+ObjectFields object_fields(const http::RequestHead& head) noexcept {
+  ObjectFields fields;
   for (std::size_t i = 0; i < head.header_count; ++i) {
-    if (!base::equals_ignore_case(head.headers[i].name, name)) continue;
-    if (seen) {
-      value = {};
-      return false;
+    const http::Header& field = head.headers[i];
+    // Most fields are passed over on their length alone.
+    switch (field.name.size()) {
+      case 5:
+        if (http::field_name_is(field.name, "range")) fields.range.add(field.value);
+        break;
+      case 8:
+        if (http::field_name_is(field.name, "if-match")) {
+          fields.preconditions = true;
+        } else if (http::field_name_is(field.name, "if-range")) {
+          fields.if_range.add(field.value);
+        }
+        break;
+      case 12:
+        if (http::field_name_is(field.name, "content-type")) fields.content_type.add(field.value);
+        break;
+      case 13:
+        fields.preconditions |= http::field_name_is(field.name, "if-none-match");
+        break;
+      case 17:
+        fields.preconditions |= http::field_name_is(field.name, "if-modified-since");
+        break;
+      case 19:
+        fields.preconditions |= http::field_name_is(field.name, "if-unmodified-since");
+        break;
+      default:
+        break;
     }
-    seen = true;
-    value = head.headers[i].value;
   }
-  return true;
+  return fields;
 }
 
 http::Validators validators_of(const store::ObjectMeta& meta, char* etag_text) noexcept {
@@ -70,9 +102,9 @@ class StoreCondition final : public store::Condition {
   mutable http::Precondition verdict_ = http::Precondition::kProceed;
 };
 
-std::string_view content_type_of(const http::RequestHead& head, bool& valid) noexcept {
+std::string_view content_type_of(const ObjectFields& fields, bool& valid) noexcept {
   std::string_view value;
-  valid = single_field(head, "content-type", value) && (value.empty() || http::is_valid_media_type(value));
+  valid = fields.content_type.get(value) && (value.empty() || http::is_valid_media_type(value));
   // An empty field is no content type; a field sent twice is refused rather than guessed at.
   return value;
 }
@@ -95,7 +127,7 @@ bool BucketRequests::admit(const http::RequestHead& head, http::Response& refusa
   if (refuse_access(head, refusal)) return false;
   if (head.method == http::Method::kPut) {
     bool valid = true;
-    (void)content_type_of(head, valid);
+    (void)content_type_of(object_fields(head), valid);
     if (!valid) {
       refusal = http::Response::error(400);
       return false;
@@ -141,8 +173,9 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
   }
   const store::ObjectMeta& meta = lookup_.meta;
   const http::Validators current = validators_of(meta, etag_text_);
+  const ObjectFields fields = object_fields(head);
   const http::Precondition precondition =
-      has_preconditions(head) ? http::evaluate_preconditions(head, current) : http::Precondition::kProceed;
+      fields.preconditions ? http::evaluate_preconditions(head, current) : http::Precondition::kProceed;
   switch (precondition) {
     case http::Precondition::kProceed:
       break;
@@ -161,7 +194,7 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
   if (head.method == http::Method::kGet) {
     std::string_view range;
     std::string_view if_range;
-    if (single_field(head, "range", range) && !range.empty() && single_field(head, "if-range", if_range)) {
+    if (fields.range.get(range) && !range.empty() && fields.if_range.get(if_range)) {
       const http::RangeDecision decision = http::decide_range(range, if_range, meta.size, current);
       if (decision.kind == http::RangeKind::kUnsatisfiable) {
         response = http::Response::error(416);
@@ -184,14 +217,15 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
 
 void BucketRequests::put(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body,
                          http::Response& response) {
+  const ObjectFields fields = object_fields(head);
   bool valid = true;
-  const std::string_view content_type = content_type_of(head, valid);
+  const std::string_view content_type = content_type_of(fields, valid);
   if (!valid) {
     response = http::Response::error(400);
     return;
   }
   const StoreCondition condition(head, /*ignore_when_absent=*/false);
-  const bool conditional = has_preconditions(head);
+  const bool conditional = fields.preconditions;
   // The body's bytes become the stored value: its charge moves from the in-flight budget to the store.
   const store::PutOutcome outcome =
       store_.put(id, std::move(body), content_type, static_cast<std::int64_t>(std::time(nullptr)),
@@ -215,7 +249,7 @@ void BucketRequests::put(const http::RequestHead& head, std::string_view id, bas
 void BucketRequests::erase(const http::RequestHead& head, std::string_view id, http::Response& response) {
   // Without the id the unconditional answer is 400, so its preconditions do not apply (RFC 9110 13.2.1).
   const StoreCondition condition(head, /*ignore_when_absent=*/true);
-  switch (store_.erase(id, has_preconditions(head) ? &condition : nullptr)) {
+  switch (store_.erase(id, object_fields(head).preconditions ? &condition : nullptr)) {
     case store::EraseResult::kErased:
       return;
     case store::EraseResult::kNotFound:
