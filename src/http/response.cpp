@@ -92,9 +92,23 @@ class HeadWriter {
  public:
   explicit HeadWriter(char* start) noexcept : p_(start) {}
   HeadWriter& operator<<(std::string_view text) noexcept {
-    if (text.empty()) return *this;  // an empty view may carry a null pointer, which memcpy must not get
-    std::memcpy(p_, text.data(), text.size());
-    p_ += text.size();
+    const std::size_t n = text.size();
+    const char* const from = text.data();
+    // The pieces of a head are short (a date, a tag, a type): each is copied as two overlapping words in
+    // place, not by a call to memcpy, which makes the same choice out of line.
+    if (n >= 16 && n <= 32) {
+      copy_word<16>(from);
+      copy_word<16>(from + n - 16, n - 16);
+    } else if (n >= 8 && n < 16) {
+      copy_word<8>(from);
+      copy_word<8>(from + n - 8, n - 8);
+    } else if (n >= 4 && n < 8) {
+      copy_word<4>(from);
+      copy_word<4>(from + n - 4, n - 4);
+    } else if (n != 0) {  // an empty view may carry a null pointer, which memcpy must not get
+      std::memcpy(p_, from, n);
+    }
+    p_ += n;
     return *this;
   }
   HeadWriter& operator<<(std::size_t number) noexcept {
@@ -104,6 +118,13 @@ class HeadWriter {
   char* end() const noexcept { return p_; }
 
  private:
+  template <std::size_t kBytes>
+  void copy_word(const char* from, std::size_t at = 0) noexcept {
+    char word[kBytes];
+    std::memcpy(word, from, kBytes);
+    std::memcpy(p_ + at, word, kBytes);
+  }
+
   char* p_;
 };
 

@@ -175,6 +175,22 @@ TEST(ResponseTest, EveryStatusLineCarriesItsReason) {
   EXPECT_EQ(serialize(odd).rfind("HTTP/1.1 1234 Unknown\r\nDate: ", 0), 0u);
 }
 
+// Pieces of every length the head writer copies differently (nothing, bytes, overlapping words, memcpy).
+TEST(ResponseTest, PiecesOfEveryLengthAreCopiedWhole) {
+  for (std::size_t n = 1; n <= 70; ++n) {
+    std::string piece;
+    for (std::size_t i = 0; i < n; ++i) piece += static_cast<char>('a' + i % 26);
+    http::Response r;
+    r.content_type = piece;
+    r.etag = piece;
+    r.body = piece;
+    const std::string text = serialize(r);
+    EXPECT_EQ(text, "HTTP/1.1 200 OK\r\nDate: Tue, 24 Nov 2026 01:42:33 GMT\r\nContent-Length: " + std::to_string(n) +
+                        "\r\nContent-Type: " + piece + "\r\nETag: " + piece + "\r\n\r\n" + piece)
+        << n;
+  }
+}
+
 TEST(ResponseTest, EveryRefusalStatusHasAReasonAndABody) {
   for (int status : {400, 404, 405, 408, 411, 413, 414, 417, 431, 501, 503, 505, 507}) {
     EXPECT_NE(http::reason_phrase(status), "Unknown") << status;
