@@ -33,7 +33,7 @@ namespace app {
 class BucketRequests {
  public:
   BucketRequests(store::BucketStore& store, const AccessTokens* access, RefusalMetrics& refusals) noexcept
-      : store_(store), access_(access), refusals_(refusals) {}
+      : store_(store), access_(any_token_required(access) ? access : nullptr), refusals_(refusals) {}
 
   // Before the body is read: false with `refusal` filled when the request is certain to be refused (401,
   // a bad Content-Type), so its body is never received.
@@ -50,8 +50,13 @@ class BucketRequests {
   // Sets ETag (already formatted into etag_text_) and Last-Modified (formatted here) from `meta`.
   void set_validators(const store::ObjectMeta& meta, http::Response& response);
 
+  // Which accesses need a token is fixed when the tokens are loaded (a reload re-reads the same files).
+  static bool any_token_required(const AccessTokens* access) noexcept {
+    return access != nullptr && (access->required(Access::kRead) || access->required(Access::kWrite));
+  }
+
   store::BucketStore& store_;
-  const AccessTokens* access_;
+  const AccessTokens* access_;  // null when no access needs a token: then no request is checked at all
   RefusalMetrics& refusals_;
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
