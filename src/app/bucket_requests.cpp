@@ -225,7 +225,8 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
   }
   response.content_type = lookup_.content_type.empty() ? http::kOctetStreamContentType : lookup_.content_type;
   response.body = bytes;
-  response.body_owner = std::move(lookup_.owner);
+  // A small value was copied and has no owner; moving nothing over nothing would still cost a call.
+  if (lookup_.owner || response.body_owner) response.body_owner = std::move(lookup_.owner);
   response.accept_ranges = true;
   set_validators(meta, response);
 }
