@@ -1,7 +1,7 @@
 #pragma once
 // Comparing a received field name with a known one, a word at a time: the object handlers look for a few
-// fields among every request's field lines, and a byte loop per candidate name cost more than their
-// answer. Header-only, no allocation.
+// fields among every request's field lines, and a byte loop per candidate name made that one of a GET's
+// larger costs. Header-only, no allocation.
 //
 // A received name is a token (RFC 9110 5.6.2; the parser admits nothing else). Setting bit 0x20 of a
 // token character turns an upper-case letter into its lower-case one, '^' into '~' and '_' into DEL, and

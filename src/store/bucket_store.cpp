@@ -283,7 +283,8 @@ bool BucketStore::get(std::string_view id, Lookup& out, bool with_value) const n
   const std::string_view value = entry.inline_value();
   char* const to = out.copy_ + type.size();
   const std::size_t n = value.size();
-  // Up to 16 bytes as two overlapping words in place: cheaper than the call, the usual value being small.
+  // A value of 8 to 16 bytes (a counter, a short token) is copied as two overlapping words in place, which
+  // costs less than the call.
   if (n >= 8 && n <= 16) {
     std::uint64_t first;
     std::uint64_t last;
