@@ -8,10 +8,13 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "alloc_counter.h"
+#include "app/access_tokens.h"
 #include "app/log.h"
 #include "app/refusal_metrics.h"
 #include "app/request_metrics.h"
@@ -20,6 +23,7 @@
 #include "base/shared_bytes.h"
 #include "http/connection.h"
 #include "http/request_parser.h"
+#include "http/validators.h"
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
 #include "store/bucket_store.h"
@@ -160,6 +164,7 @@ class Exchange {
       std::size_t bytes = 0;
       for (std::size_t i = 0; i < count; ++i) {
         const auto* base = static_cast<const char*>(iov[i].iov_base);
+        if (written == 0 && bytes == 0) first_bytes.assign(base, iov[i].iov_len < 12 ? iov[i].iov_len : 12);
         bytes += iov[i].iov_len;
         const bool from_value = !value_.empty() && base >= value_.data() && base < value_.data() + value_.size();
         (from_value ? sent_from_value : copied) += iov[i].iov_len;
@@ -173,6 +178,7 @@ class Exchange {
   }
 
   std::uint64_t written = 0;
+  std::string first_bytes;            // the start of the first response: "HTTP/1.1 200"
   std::uint64_t copied = 0;           // response bytes that were not the stored value's own
   std::uint64_t sent_from_value = 0;  // response bytes sent straight from the stored value
 
@@ -184,12 +190,17 @@ class Exchange {
 
 // One request per iteration, after one warm-up request that sizes the buffers, so the loop measures the
 // steady state. Reports allocations (operator new and malloc alike), response bytes, and how many of them
-// were copied rather than sent from the stored value, per request.
+// were copied rather than sent from the stored value, per request. `status_line`, when given, is how the
+// answer must start.
 void drive_requests(benchmark::State& state, http::Connection& connection, std::string_view request,
-                    std::string_view value = {}) {
+                    std::string_view value = {}, std::string_view status_line = {}) {
   Exchange warm_up(connection, value);
   if (!warm_up.run(request) || warm_up.written == 0) {
     state.SkipWithError("the warm-up request was not answered");
+    return;
+  }
+  if (!status_line.empty() && warm_up.first_bytes != status_line) {
+    state.SkipWithError("the warm-up request was answered with another status");
     return;
   }
   Exchange exchange(connection, value);
@@ -246,14 +257,16 @@ void BM_ConnectionPutFixedAnswer(benchmark::State& state) {
 }
 BENCHMARK(BM_ConnectionPutFixedAnswer)->Name("connection/put_1KiB_fixed_answer");
 
-// The service as main() wires it, minus sockets: router, store, metrics, the /metrics registry.
+// The service as main() wires it, minus sockets: router, store, metrics, the /metrics registry, and
+// access tokens loaded with no token file (so every request is allowed, as without the files in main()).
 class ServiceFixture {
  public:
   ServiceFixture()
       : store_(1u << 30, base::HashKey{1, 2}),
         request_metrics_(metrics::default_duration_buckets(), 1),
         log_(app::LogLevel::kError),
-        context_{store_, request_metrics_, refusals_, registry_, shutting_down_, log_, false},
+        access_(app::AccessTokens::load(std::nullopt, std::nullopt).value()),
+        context_{store_, request_metrics_, refusals_, registry_, shutting_down_, log_, false, access_.get()},
         service_(context_, 0),
         config_(budgets_.config()),
         connection_(config_, service_, dates_, Clock::now()) {
@@ -269,6 +282,12 @@ class ServiceFixture {
     store::Lookup out;
     return store_.get(id, out) && out.owner ? out.owner.view() : std::string_view();
   }
+  // The quoted ETag of the object `id`.
+  std::string etag(std::string_view id) const {
+    store::Lookup out;
+    char text[http::kEtagBytes];
+    return store_.get(id, out, /*with_value=*/false) ? std::string(http::format_etag(out.meta.etag, text)) : std::string();
+  }
 
  private:
   store::BucketStore store_;
@@ -277,6 +296,7 @@ class ServiceFixture {
   metrics::Registry registry_;
   std::atomic<bool> shutting_down_{false};
   app::Logger log_;
+  std::unique_ptr<app::AccessTokens> access_;
   app::ServiceContext context_;
   app::StorageService service_;
   Budgets budgets_;
@@ -287,9 +307,19 @@ class ServiceFixture {
 
 void BM_ConnectionGetBucket(benchmark::State& state) {
   ServiceFixture service;
-  drive_requests(state, service.connection(), kWrkGet);
+  drive_requests(state, service.connection(), kWrkGet, {}, "HTTP/1.1 200");
 }
 BENCHMARK(BM_ConnectionGetBucket)->Name("connection/get_16B_bucket_service");
+
+// The same GET with If-None-Match of the stored ETag, answered 304: no body, but one more field to parse
+// and a precondition to evaluate.
+void BM_ConnectionGetBucketNotModified(benchmark::State& state) {
+  ServiceFixture service;
+  const std::string request = "GET /api/buckets/bench16 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nIf-None-Match: " +
+                              service.etag("bench16") + "\r\n\r\n";
+  drive_requests(state, service.connection(), request, {}, "HTTP/1.1 304");
+}
+BENCHMARK(BM_ConnectionGetBucketNotModified)->Name("connection/get_16B_bucket_service_304");
 
 // The service still copies a value out of the store for every GET (until the store hands out SharedBytes):
 // copied_bytes shows it.

@@ -39,7 +39,11 @@ class BucketRequests {
   // `loop` (app/durable_writes.h).
   BucketRequests(store::BucketStore& store, const AccessTokens* access, RefusalMetrics& refusals,
                  DurableWrites* durable = nullptr, net::EventLoop* loop = nullptr) noexcept
-      : store_(store), access_(access), refusals_(refusals), durable_(durable), loop_(loop) {}
+      : store_(store),
+        access_(any_token_required(access) ? access : nullptr),
+        refusals_(refusals),
+        durable_(durable),
+        loop_(loop) {}
 
   // Before the body is read: false with `refusal` filled when the request is certain to be refused (401,
   // a bad Content-Type), so its body is never received.
@@ -58,8 +62,13 @@ class BucketRequests {
   // Sets ETag (already formatted into etag_text_) and Last-Modified (formatted here) from `meta`.
   void set_validators(const store::ObjectMeta& meta, http::Response& response);
 
+  // Which accesses need a token is fixed when the tokens are loaded (a reload re-reads the same files).
+  static bool any_token_required(const AccessTokens* access) noexcept {
+    return access != nullptr && (access->required(Access::kRead) || access->required(Access::kWrite));
+  }
+
   store::BucketStore& store_;
-  const AccessTokens* access_;
+  const AccessTokens* access_;  // null when no access needs a token: then no request is checked at all
   RefusalMetrics& refusals_;
   DurableWrites* durable_;
   net::EventLoop* loop_;

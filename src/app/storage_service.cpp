@@ -32,8 +32,7 @@ StorageService::StorageService(const ServiceContext& context, std::size_t shard,
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 
-http::Route StorageService::route_of(std::string_view path) const noexcept {
-  const http::Route route = http::classify_route(path);
+http::Route StorageService::served(http::Route route) const noexcept {
   if (routes_ == RouteSet::kAll) return route;
   const bool admin_route = route == http::Route::kMetrics || route == http::Route::kHealthz || route == http::Route::kReadyz;
   if (route == http::Route::kUnmatched || admin_route == (routes_ == RouteSet::kAdmin)) return route;
@@ -66,8 +65,8 @@ bool StorageService::refuse_by_route(const http::RequestHead& head, http::Route 
 }
 
 bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t body_bytes, http::Response& refusal) {
-  const http::Route route = route_of(head.path);
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
+  const http::Route route = served(match.route);
   // When the client waits for 100 Continue, a routing error is answered instead. With a body already on its
   // way it is answered after the body, which keeps the connection usable.
   if (head.expect_continue && refuse_by_route(head, route, match, refusal)) return false;
@@ -87,8 +86,9 @@ bool StorageService::admit_body(const http::RequestHead& head, std::uint64_t bod
 
 void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& body, http::Response& response,
                             http::Deferrer& deferrer) {
-  const http::Route route = route_of(head.path);
+  // match_route() has classified the path: not classified twice.
   const http::RouteMatch match = http::match_route(head.path, id_buffer_);
+  const http::Route route = served(match.route);
   if (refuse_by_route(head, route, match, response)) return;
   switch (route) {
     case http::Route::kBucket:
@@ -123,7 +123,7 @@ void StorageService::on_response(const http::ResponseRecord& record) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
   context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
-  context_.refusals.count(record.refusal);
+  if (record.refusal != http::Refusal::kNone) context_.refusals.count(record.refusal);  // no call for the rest
 
   if (context_.access_log && context_.log.enabled(LogLevel::kInfo)) {
     const std::string_view method = record.method_token.empty() ? std::string_view("-") : record.method_token;

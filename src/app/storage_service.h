@@ -52,7 +52,8 @@ class StorageService final : public http::Handler {
 
  private:
   // The route as this listener serves it: a route of the other listener is unmatched here.
-  http::Route route_of(std::string_view path) const noexcept;
+  http::Route served(http::Route route) const noexcept;
+  http::Route route_of(std::string_view path) const noexcept { return served(http::classify_route(path)); }
   // A routing refusal (404, 405, 400 for a bad id), or false when the route serves this request.
   bool refuse_by_route(const http::RequestHead& head, http::Route route, const http::RouteMatch& match,
                        http::Response& response) const;

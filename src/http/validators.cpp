@@ -1,27 +1,55 @@
 #include "http/validators.h"
 
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "base/text.h"
+#include "http/field_name.h"
 
 namespace http {
 namespace {
 
-// etagc = %x21 / %x23-7E / obs-text
+// etagc = %x21 / %x23-7E / obs-text: every byte but the controls, space, DQUOTE and DEL.
 constexpr bool is_etagc(char c) noexcept {
   const auto byte = static_cast<unsigned char>(c);
-  return byte == 0x21 || (byte >= 0x23 && byte <= 0x7e) || byte >= 0x80;
+  return byte > 0x20 && byte != '"' && byte != 0x7f;
+}
+
+// The first byte in [p, end) that is not etagc, or end. A 304 reads two tags (the listed one and the
+// current one), so where SSE2 exists (every x86-64) sixteen bytes are judged at a time.
+const char* skip_etagc(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    __m128i bytes;
+    std::memcpy(&bytes, p, sizeof bytes);
+    const __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(bytes, space), space);
+    const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, del));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(low, special)));
+    if (mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && is_etagc(*p)) ++p;
+  return p;
 }
 
 // The length of the entity-tag at the start of `text` (0: none), and the tag.
 std::size_t read_entity_tag(std::string_view text, EntityTag& tag) noexcept {
-  std::size_t i = 0;
-  tag.weak = text.substr(0, 2) == "W/";
-  if (tag.weak) i = 2;
-  if (i >= text.size() || text[i] != '"') return 0;
-  const std::size_t open = i++;
-  while (i < text.size() && is_etagc(text[i])) ++i;
-  if (i >= text.size() || text[i] != '"') return 0;
-  tag.opaque = text.substr(open, i + 1 - open);
-  return i + 1;
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  tag.weak = text.size() >= 2 && begin[0] == 'W' && begin[1] == '/';
+  const char* const open = tag.weak ? begin + 2 : begin;
+  if (open == end || *open != '"') return 0;
+  const char* const p = skip_etagc(open + 1, end);
+  if (p == end || *p != '"') return 0;
+  tag.opaque = std::string_view(open, static_cast<std::size_t>(p + 1 - open));
+  return static_cast<std::size_t>(p + 1 - begin);
 }
 
 enum class Comparison { kStrong, kWeak };
@@ -83,6 +111,10 @@ struct DateField {
   std::size_t lines = 0;
   std::string_view value;
 
+  void add(std::string_view line) noexcept {
+    ++lines;
+    value = line;
+  }
   std::optional<std::int64_t> date() const noexcept {
     if (lines != 1) return std::nullopt;
     return parse_http_date(value);
@@ -107,10 +139,24 @@ std::size_t entity_tag_length(std::string_view text) noexcept {
 
 std::string_view format_etag(std::uint64_t hash, char* out) noexcept {
   out[0] = '"';
+#if defined(__SSE2__)
+  // Every GET formats an ETag: its 16 digits are made side by side in one register (about 15
+  // instructions), not looked up one by one (about 85).
+  const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(hash)));  // first digit first
+  const __m128i nibble_mask = _mm_set1_epi8(0x0f);
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble_mask);
+  const __m128i low = _mm_and_si128(bytes, nibble_mask);
+  const __m128i nibbles = _mm_unpacklo_epi8(high, low);
+  // A nibble of 10 or more skips the 39 characters from '9' + 1 to 'a'.
+  const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+  const __m128i digits = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 1), digits);
+#else
   for (int i = 16; i >= 1; --i) {
     out[i] = base::kLowerHexDigits[hash & 0xf];
     hash >>= 4;
   }
+#endif
   out[17] = '"';
   return {out, kEtagBytes};
 }
@@ -123,18 +169,24 @@ Precondition evaluate_preconditions(const RequestHead& head, const Validators& c
   DateField if_modified_since;
   for (std::size_t i = 0; i < head.header_count; ++i) {
     const Header& field = head.headers[i];
-    // Every name here starts with "If-": most fields are passed over on their length or first byte.
-    if (field.name.size() < 8 || base::to_lower_ascii(field.name[0]) != 'i') continue;
-    if (base::equals_ignore_case(field.name, "If-Match")) {
-      scan_tag_list(field.value, current_tag, Comparison::kStrong, if_match);
-    } else if (base::equals_ignore_case(field.name, "If-None-Match")) {
-      scan_tag_list(field.value, current_tag, Comparison::kWeak, if_none_match);
-    } else if (base::equals_ignore_case(field.name, "If-Unmodified-Since")) {
-      ++if_unmodified_since.lines;
-      if_unmodified_since.value = field.value;
-    } else if (base::equals_ignore_case(field.name, "If-Modified-Since")) {
-      ++if_modified_since.lines;
-      if_modified_since.value = field.value;
+    // Most fields are passed over on their length alone.
+    switch (field.name.size()) {
+      case 8:
+        if (field_name_is(field.name, "if-match")) scan_tag_list(field.value, current_tag, Comparison::kStrong, if_match);
+        break;
+      case 13:
+        if (field_name_is(field.name, "if-none-match")) {
+          scan_tag_list(field.value, current_tag, Comparison::kWeak, if_none_match);
+        }
+        break;
+      case 17:
+        if (field_name_is(field.name, "if-modified-since")) if_modified_since.add(field.value);
+        break;
+      case 19:
+        if (field_name_is(field.name, "if-unmodified-since")) if_unmodified_since.add(field.value);
+        break;
+      default:
+        break;
     }
   }
   // "*" is the whole field value or nothing: beside a tag (or another "*") the field is malformed.

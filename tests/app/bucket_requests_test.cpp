@@ -81,6 +81,30 @@ TEST_F(BucketRequestsTest, AMatchingIfNoneMatchAnswers304WithTheValidatorsOnly) 
   EXPECT_FALSE(hit.body_owner);
 }
 
+// The usual revalidation (one If-None-Match of exactly the current tag) and everything near it that needs
+// the whole evaluation: the answer is the one RFC 9110 13.2.2 gives either way.
+TEST_F(BucketRequestsTest, IfNoneMatchOfTheCurrentTagAndItsNeighbours) {
+  const std::string etag(call("PUT", "r", {}, "value").etag);
+  const std::string stale = "\"0000000000000000\"";
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + etag + "\r\n").status, 304);
+  EXPECT_EQ(call("HEAD", "r", "If-None-Match: " + etag + "\r\n").status, 304);
+  EXPECT_EQ(call("GET", "r", "if-none-match: W/" + etag + "\r\n").status, 304) << "weak comparison";
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + stale + ", " + etag + "\r\n").status, 304);
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + stale + "\r\n").status, 200);
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + etag + "\r\nIf-None-Match: bad\r\n").status, 400)
+      << "the second line makes the list malformed";
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + etag + "\r\nIf-None-Match: " + stale + "\r\n").status, 304);
+  EXPECT_EQ(call("GET", "r", "If-Match: " + stale + "\r\nIf-None-Match: " + etag + "\r\n").status, 412)
+      << "If-Match is evaluated first";
+  EXPECT_EQ(call("GET", "r", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-None-Match: " + etag + "\r\n")
+                .status,
+            412);
+  EXPECT_EQ(call("GET", "r", "If-None-Match: " + etag + "\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n")
+                .status,
+            304)
+      << "If-Modified-Since is ignored beside If-None-Match";
+}
+
 TEST_F(BucketRequestsTest, ARangeOfALargeValueIsASliceOfTheStoredBytes) {
   const std::string value(256 * 1024, 'v');
   ASSERT_EQ(call("PUT", "big", {}, value).status, 200);

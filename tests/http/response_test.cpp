@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace {
 
@@ -135,6 +136,59 @@ TEST(ResponseTest, ErrorHasTheOldServiceJsonShape) {
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_EQ(r.body, R"({"error": "not found"})");
   EXPECT_EQ(http::Response::error(400).body, R"({"error": "bad request"})");
+}
+
+TEST(ResponseTest, EveryStatusLineCarriesItsReason) {
+  const std::pair<int, std::string_view> reasons[] = {
+      {100, "Continue"},
+      {200, "OK"},
+      {206, "Partial Content"},
+      {304, "Not Modified"},
+      {400, "Bad Request"},
+      {401, "Unauthorized"},
+      {404, "Not Found"},
+      {405, "Method Not Allowed"},
+      {408, "Request Timeout"},
+      {411, "Length Required"},
+      {412, "Precondition Failed"},
+      {413, "Content Too Large"},
+      {414, "URI Too Long"},
+      {416, "Range Not Satisfiable"},
+      {417, "Expectation Failed"},
+      {431, "Request Header Fields Too Large"},
+      {500, "Internal Server Error"},
+      {501, "Not Implemented"},
+      {503, "Service Unavailable"},
+      {505, "HTTP Version Not Supported"},
+      {507, "Insufficient Storage"},
+  };
+  for (const auto& [status, reason] : reasons) EXPECT_EQ(http::reason_phrase(status), reason) << status;
+  for (int status = 0; status < 1000; ++status) {
+    http::Response r;
+    r.status = status;
+    const std::string line = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::reason_phrase(status)) + "\r\n";
+    EXPECT_EQ(serialize(r).rfind(line + "Date: ", 0), 0u) << status;
+  }
+  EXPECT_EQ(http::reason_phrase(299), "Unknown");
+  http::Response odd;
+  odd.status = 1234;
+  EXPECT_EQ(serialize(odd).rfind("HTTP/1.1 1234 Unknown\r\nDate: ", 0), 0u);
+}
+
+// Pieces of every length the head writer copies differently (nothing, bytes, overlapping words, memcpy).
+TEST(ResponseTest, PiecesOfEveryLengthAreCopiedWhole) {
+  for (std::size_t n = 1; n <= 70; ++n) {
+    std::string piece;
+    for (std::size_t i = 0; i < n; ++i) piece += static_cast<char>('a' + i % 26);
+    http::Response r;
+    r.content_type = piece;
+    r.etag = piece;
+    r.body = piece;
+    const std::string text = serialize(r);
+    EXPECT_EQ(text, "HTTP/1.1 200 OK\r\nDate: Tue, 24 Nov 2026 01:42:33 GMT\r\nContent-Length: " + std::to_string(n) +
+                        "\r\nContent-Type: " + piece + "\r\nETag: " + piece + "\r\n\r\n" + piece)
+        << n;
+  }
 }
 
 TEST(ResponseTest, EveryRefusalStatusHasAReasonAndABody) {

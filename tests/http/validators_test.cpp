@@ -249,6 +249,28 @@ TEST(EntityTag, EveryEtagcByte) {
   }
 }
 
+// Long tags, judged sixteen bytes at a time where the machine can: every byte at every position of the
+// blocks and of the tail after them.
+TEST(EntityTag, EveryEtagcByteAnywhereInALongTag) {
+  constexpr std::size_t kOpaqueBytes = 40;
+  for (std::size_t position = 0; position < kOpaqueBytes; ++position) {
+    for (int c = 0; c < 256; ++c) {
+      std::string tag = "\"" + std::string(kOpaqueBytes, 'a') + "\"";
+      tag[1 + position] = static_cast<char>(c);
+      const bool etagc = c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80;
+      const auto parsed = parse_entity_tag(tag);
+      ASSERT_EQ(parsed.has_value(), etagc) << position << " " << c;
+      if (etagc) {
+        EXPECT_EQ(parsed->opaque, tag);
+      }
+      // A quote ends the tag there.
+      EXPECT_EQ(entity_tag_length(tag), c == '"' ? position + 2 : (etagc ? tag.size() : 0)) << position << " " << c;
+    }
+  }
+  EXPECT_FALSE(parse_entity_tag("\"" + std::string(kOpaqueBytes, 'a')));
+  EXPECT_FALSE(parse_entity_tag("W/\"" + std::string(kOpaqueBytes, 'a')));
+}
+
 TEST(FormatEtag, SixteenLowerHexDigitsInQuotes) {
   char out[kEtagBytes];
   EXPECT_EQ(format_etag(0x0123456789abcdefULL, out), "\"0123456789abcdef\"");
@@ -258,6 +280,19 @@ TEST(FormatEtag, SixteenLowerHexDigitsInQuotes) {
   ASSERT_TRUE(tag);
   EXPECT_FALSE(tag->weak);
   EXPECT_EQ(tag->opaque, "\"000000000000002a\"");
+}
+
+TEST(FormatEtag, EveryDigitInEveryPosition) {
+  char out[kEtagBytes];
+  for (int position = 0; position < 16; ++position) {
+    for (std::uint64_t digit = 0; digit < 16; ++digit) {
+      std::string expected = "\"0000000000000000\"";
+      expected[static_cast<std::size_t>(16 - position)] = "0123456789abcdef"[digit];
+      EXPECT_EQ(format_etag(digit << (4 * position), out), expected);
+    }
+  }
+  EXPECT_EQ(format_etag(0xfedcba9876543210ULL, out), "\"fedcba9876543210\"");
+  EXPECT_EQ(format_etag(0x9a9a9a9a9a9a9a9aULL, out), "\"9a9a9a9a9a9a9a9a\"");
 }
 
 }  // namespace

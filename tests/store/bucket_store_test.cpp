@@ -40,6 +40,29 @@ TEST(BucketStore, PutCreatesThenReplacesAndGetReturnsTheObject) {
   EXPECT_EQ(store.bucket_count(), 1u);
 }
 
+// Every short value length, with and without a content type before it in the lookup's buffer, one Lookup
+// reused throughout (as a handler reuses it), a large value's reference held in it between small ones.
+TEST(BucketStore, ShortValuesOfEveryLengthComeBackWhole) {
+  BucketStore store(1 << 20, kTestKey);
+  const std::string large(4096, 'L');
+  ASSERT_EQ(store.put("large", large).result, PutResult::kCreated);
+  Lookup out;
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string value;
+    for (std::size_t i = 0; i < n; ++i) value += static_cast<char>('a' + (i * 7 + n) % 26);
+    for (const std::string_view type : {std::string_view(), std::string_view("text/plain; charset=utf-8")}) {
+      ASSERT_EQ(store.put("v", value, type).result, n == 0 && type.empty() ? PutResult::kCreated : PutResult::kReplaced);
+      ASSERT_TRUE(store.get("large", out));
+      ASSERT_TRUE(out.owner);
+      ASSERT_TRUE(store.get("v", out));
+      EXPECT_FALSE(out.owner) << "the large value's reference is dropped";
+      EXPECT_EQ(out.value, value) << n;
+      EXPECT_EQ(out.content_type, type) << n;
+      EXPECT_EQ(out.meta.size, n);
+    }
+  }
+}
+
 TEST(BucketStore, GetOfAnAbsentIdEmptiesTheLookup) {
   BucketStore store(1 << 20, kTestKey);
   ASSERT_EQ(store.put("big", std::string(5000, 'b'), "x/y").result, PutResult::kCreated);
