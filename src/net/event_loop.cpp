@@ -78,10 +78,15 @@ void EventLoop::cancel(TimerId id) noexcept { timer_tasks_.erase(id); }
 void EventLoop::defer(Task task) { deferred_.push_back(std::move(task)); }
 
 void EventLoop::post(Task task) {
+  bool was_empty = false;
   {
     std::lock_guard lock(posted_mutex_);
+    was_empty = posted_.empty();
     posted_.push_back(std::move(task));
   }
+  // A queue that held tasks already has a wake-up on its way, and run_posted_tasks() takes them all: one
+  // eventfd write per burst (a batch of log completions for one loop), not one per task.
+  if (!was_empty) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
 }
