@@ -61,20 +61,28 @@ constexpr std::array<std::pair<std::string_view, LogLevel>, 5> kLogLevels{{
     {"warning", LogLevel::kWarn}, {"error", LogLevel::kError},
 }};
 
-Problem apply_log_level(std::string_view value, Config& config) {
-  for (const auto& [name, level] : kLogLevels) {
+// Stores the value of the name `value` matches (case-insensitively) in `out`; false when none does.
+template <typename Value, std::size_t N>
+bool choose(std::string_view value, const std::array<std::pair<std::string_view, Value>, N>& names, Value& out) {
+  for (const auto& [name, named] : names) {
     if (base::equals_ignore_case(value, name)) {
-      config.log_level = level;
-      return std::nullopt;
+      out = named;
+      return true;
     }
   }
+  return false;
+}
+
+Problem apply_log_level(std::string_view value, Config& config) {
+  if (choose(value, kLogLevels, config.log_level)) return std::nullopt;
   return "expected one of debug, info, warn, error";
 }
 
-Problem apply_access_log(std::string_view value, Config& config) {
+template <bool Config::*Member>
+Problem apply_switch(std::string_view value, Config& config) {
   const auto enabled = parse_bool(value);
   if (!enabled) return "expected true/false, 1/0, yes/no or on/off";
-  config.access_log = *enabled;
+  config.*Member = *enabled;
   return std::nullopt;
 }
 
@@ -101,20 +109,8 @@ std::string_view fsync_mode_name(FsyncMode mode) noexcept {
 }
 
 Problem apply_fsync(std::string_view value, Config& config) {
-  for (const auto& [name, mode] : kFsyncModes) {
-    if (base::equals_ignore_case(value, name)) {
-      config.fsync = mode;
-      return std::nullopt;
-    }
-  }
+  if (choose(value, kFsyncModes, config.fsync)) return std::nullopt;
   return "expected one of always, everysec, no";
-}
-
-Problem apply_repair(std::string_view value, Config& config) {
-  const auto enabled = parse_bool(value);
-  if (!enabled) return "expected true/false, 1/0, yes/no or on/off";
-  config.repair = *enabled;
-  return std::nullopt;
 }
 
 // ---- Renderers for --help and config_to_json().
@@ -285,7 +281,7 @@ constexpr Option kOptions[] = {
      [](const Config& c) { return std::optional<std::string>(log_level_name(c.log_level)); },
      [](std::string& out, const Config& c) { json_quoted(out, log_level_name(c.log_level)); }},
     {"access-log", "ACCESS_LOG", "One JSON log line per request (true/false; the flag alone means true)",
-     apply_access_log, [](const Config& c) { return std::optional<std::string>(c.access_log ? "true" : "false"); },
+     apply_switch<&Config::access_log>, [](const Config& c) { return std::optional<std::string>(c.access_log ? "true" : "false"); },
      [](std::string& out, const Config& c) { out += c.access_log ? "true" : "false"; }, {}, true},
     path_option<&Config::read_token_file>(
         "read-token-file", "READ_TOKEN_FILE",
@@ -301,7 +297,7 @@ constexpr Option kOptions[] = {
      [](std::string& out, const Config& c) { json_quoted(out, fsync_mode_name(c.fsync)); }},
     {"repair", "REPAIR",
      "With DATA_DIR, truncate a corrupt log where it goes bad (logging what is dropped) instead of refusing to start",
-     apply_repair, [](const Config& c) { return std::optional<std::string>(c.repair ? "true" : "false"); },
+     apply_switch<&Config::repair>, [](const Config& c) { return std::optional<std::string>(c.repair ? "true" : "false"); },
      [](std::string& out, const Config& c) { out += c.repair ? "true" : "false"; }, {}, true},
 };
 
