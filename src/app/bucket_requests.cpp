@@ -199,8 +199,10 @@ void BucketRequests::get(const http::RequestHead& head, std::string_view id, htt
     case http::Precondition::kProceed:
       break;
     case http::Precondition::kNotModified:
+      // The ETag only (and Date): RFC 9110 15.4.5 asks a 304 for no other metadata unless it guides a
+      // cache, and Last-Modified does that only for a representation without an ETag.
       response.status = 304;
-      set_validators(meta, response);
+      response.etag = current.etag;
       return;
     case http::Precondition::kFailed:
       response = http::Response::error(412);

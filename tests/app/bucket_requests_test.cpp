@@ -72,11 +72,17 @@ TEST_F(BucketRequestsTest, PutAnswersTheEtagThatGetAndHeadCarry) {
   EXPECT_FALSE(get.last_modified.empty());
 }
 
-TEST_F(BucketRequestsTest, AMatchingIfNoneMatchAnswers304WithTheValidatorsOnly) {
+TEST_F(BucketRequestsTest, AMatchingIfNoneMatchAnswers304WithTheETagOnly) {
   const std::string etag(call("PUT", "b", {}, "x").etag);
   const http::Response hit = call("GET", "b", "If-None-Match: " + etag + "\r\n");
   EXPECT_EQ(hit.status, 304);
   EXPECT_EQ(std::string(hit.etag), etag);
+  EXPECT_TRUE(hit.last_modified.empty()) << "RFC 9110 15.4.5: no Last-Modified beside an ETag";
+  EXPECT_TRUE(hit.content_type.empty());
+  const http::Response by_date = call("GET", "b", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n");
+  EXPECT_EQ(by_date.status, 304);
+  EXPECT_EQ(std::string(by_date.etag), etag);
+  EXPECT_TRUE(by_date.last_modified.empty());
   EXPECT_TRUE(hit.body.empty());
   EXPECT_FALSE(hit.body_owner);
 }
