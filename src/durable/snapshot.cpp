@@ -197,6 +197,9 @@ base::Result<SnapshotReport> take(FileSystem& fs, LogWriter& log, SnapshotSource
   SnapshotEncoder encoder(file, budget, options.sync_every_bytes);
   if (base::Status started = encoder.start(); !started) return fail(started);
   for (std::size_t part = 0; part < source.parts(); ++part) {
+    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+      return fail(base::Status::error("snapshot: cancelled", ECANCELED));
+    }
     const Clock::time_point captured = Clock::now();
     const bool whole = source.capture(part, capture);
     report.longest_capture = std::max(report.longest_capture, Clock::now() - captured);

@@ -18,6 +18,7 @@
 //     oldest first, and the directory fsynced; a crash before that leaves files recovery removes.
 // A failure before the rename removes the temp file and changes nothing else; the log is never touched
 // but through rotate(). Not for an event loop thread: it waits for the disk. One at a time per log.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +85,8 @@ struct SnapshotOptions {
   // fdatasync the temp file whenever this much was appended since the last one, so the final sync (and
   // the log's syncs on the same disk meanwhile) never has gigabytes to write. 0: only at the end.
   std::uint64_t sync_every_bytes = std::uint64_t{32} << 20;
+  // Checked between parts: once true, the attempt stops and fails with ECANCELED (for a quick shutdown).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 enum class SnapshotOutcome : std::uint8_t {
