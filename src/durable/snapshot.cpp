@@ -1,6 +1,7 @@
 #include "durable/snapshot.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <exception>
 #include <memory>
@@ -86,17 +87,25 @@ class SnapshotEncoder {
     return base::Status::ok();
   }
 
-  // Every object of `capture`, then the capture is cleared (its references dropped).
+  // Every object of `capture`, then the capture is cleared (its references dropped). A shard's entries come
+  // in the order of its table, that is sorted by their hash; a store under the same hash key that inserts
+  // them so piles them up at the front of its growing table (the quadratic trap of copying one hash table
+  // into another in iteration order: 472,000 ids, 77% refused for probe length). They are written in
+  // bit-reversed order, which spreads every prefix over the whole range.
   base::Status write(SnapshotCapture& capture) noexcept {
     base::Status status;
-    for (const SnapshotCapture::Entry& entry : capture.entries_) {
+    const std::size_t count = capture.entries_.size();
+    const int bits = count <= 1 ? 0 : std::bit_width(count - 1);
+    for (std::size_t k = 0; k < (std::size_t{1} << bits) && status; ++k) {
+      const std::size_t index = reversed(k, bits);
+      if (index >= count) continue;
+      const SnapshotCapture::Entry& entry = capture.entries_[index];
       const std::string_view id(capture.bytes_.data() + entry.at, entry.id_size);
       const std::string_view type(id.data() + id.size(), entry.type_size);
       const std::string_view value =
           entry.block ? entry.block.view() : std::string_view(type.data() + type.size(), entry.value_size);
       status = add(put_record(file_.next_sequence() + records_, id, value, entry.etag, entry.modified, type),
                    entry.block ? &entry.block : nullptr);
-      if (!status) break;
     }
     if (status) status = flush();
     capture.clear();
@@ -108,6 +117,12 @@ class SnapshotEncoder {
     std::size_t begin = 0, end = 0;            // of buffer_
     const base::SharedBytes* value = nullptr;  // or a large value after the run
   };
+
+  static std::size_t reversed(std::size_t k, int bits) noexcept {
+    std::size_t r = 0;
+    for (int b = 0; b < bits; ++b, k >>= 1) r = r << 1 | (k & 1);
+    return r;
+  }
 
   base::Status no_memory(std::size_t bytes) const {
     return base::Status::error("snapshot: no memory for a write buffer of " + std::to_string(bytes) + " bytes", ENOMEM);
