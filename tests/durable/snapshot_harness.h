@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "base/xxhash64.h"
+#include "durable/data_directory.h"
 #include "durable/recovery.h"
 #include "durable/snapshot.h"
 #include "durable/snapshot_store.h"
@@ -200,5 +201,54 @@ inline std::string value_of(std::size_t size, int seed) {
   }
   return value;
 }
+
+// A log writer in a temp dir (through the fault-injecting file system), a journaled store on it, and the
+// snapshot and recovery calls the tests make.
+class SnapshotTest : public LogWriterTest {
+ protected:
+  void SetUp() override {
+    writer_ = open(FsyncPolicy::kAlways);
+    ASSERT_TRUE(writer_);
+    data_.attach(writer_.get());
+  }
+  void TearDown() override {
+    fs_.open_sync_gate();  // a test that failed holding it must not hang here
+    if (writer_) (void)writer_->close();
+  }
+
+  base::Result<SnapshotReport> snapshot(base::MemoryAccount* budget = nullptr) {
+    StoreSnapshotSource source(data_.store());
+    SnapshotOptions options;
+    options.directory = dir();
+    return write_snapshot(fs_, *writer_, source, budget != nullptr ? *budget : budget_, options);
+  }
+  base::Result<RecoveryReport> recover_into(ModelSink& sink, bool repair = false) {
+    RecoveryOptions options;
+    options.directory = dir();
+    options.repair = repair;
+    return durable::recover(real_, options, sink);
+  }
+  DataDirectoryListing listing() {
+    auto listed = list_data_directory(real_, dir());
+    EXPECT_TRUE(listed) << listed.status().message();
+    return listed ? *listed : DataDirectoryListing{};
+  }
+  // Objects of every shape: inline and large values, an empty one, binary ids, with and without a type.
+  void fill(int rounds = 1) {
+    for (int r = 0; r < rounds; ++r) {
+      for (int i = 0; i < 40; ++i) {
+        const std::string id = "id-" + std::to_string(i);
+        const std::size_t size = i % 7 == 0 ? 5000 + 311 * i : (i % 5 == 0 ? 0 : 10 * i);
+        ASSERT_TRUE(data_.put(id, value_of(size, i + 100 * r), i % 3 == 0 ? "" : "text/plain"));
+      }
+      ASSERT_TRUE(data_.put(std::string("bin\0\xff", 5), "binary id"));
+      ASSERT_TRUE(data_.erase("id-3"));
+      ASSERT_TRUE(writer_->rotate());
+    }
+  }
+
+  std::unique_ptr<LogWriter> writer_;
+  JournaledStore data_{nullptr};
+};
 
 }  // namespace durable::test
