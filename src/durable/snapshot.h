@@ -16,8 +16,14 @@
 //  4. the end record, fdatasync, rename to snapshot-S.snap, fsync the directory: from here recovery loads
 //     it and replays segments >= S only. Then the segments below S and older snapshots are unlinked,
 //     oldest first, and the directory fsynced; a crash before that leaves files recovery removes.
-// A failure before the rename removes the temp file and changes nothing else; the log is never touched
-// but through rotate(). Not for an event loop thread: it waits for the disk. One at a time per log.
+// A failure before the rename removes the temp file and changes nothing else: until then the log is touched
+// only through rotate(). Not for an event loop thread: it waits for the disk. One at a time per log.
+//
+// Entries of a part are written in bit-reversed order of their capture (see SnapshotEncoder), and the temp
+// file is fdatasynced every sync_every_bytes. Memory: a 1 MiB write buffer and the largest part's copy
+// (its ids, content types and small values) are charged to `budget` for the whole attempt; large values
+// are held by reference for the time of their part's write (a replaced one stays charged to the store
+// until then).
 #include <atomic>
 #include <chrono>
 #include <cstddef>
