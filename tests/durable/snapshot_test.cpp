@@ -17,6 +17,29 @@
 namespace durable::test {
 namespace {
 
+TEST_F(SnapshotTest, NamesSortAsNumbersAndTheListingHoldsSnapshotsAndTempFiles) {
+  EXPECT_EQ(snapshot_file_name(12), "snapshot-00000000000000000012.snap");
+  bool temp = true;
+  EXPECT_EQ(parse_snapshot_file_name(snapshot_file_name(UINT64_MAX), temp), UINT64_MAX);
+  EXPECT_FALSE(temp);
+  EXPECT_EQ(parse_snapshot_file_name(snapshot_file_name(7) + ".tmp", temp), 7u);
+  EXPECT_TRUE(temp);
+  for (const std::string& bad :
+       {std::string("snapshot-12.snap"), std::string("snapshot-00000000000000000000.snap"),
+        std::string("snapshot-0000000000000000001x.snap"), snapshot_file_name(3) + ".old", segment_file_name(3)}) {
+    EXPECT_FALSE(parse_snapshot_file_name(bad, temp)) << bad;
+  }
+  for (const std::string& name : {snapshot_file_name(9), snapshot_file_name(4), snapshot_file_name(4) + ".tmp",
+                                  snapshot_file_name(11) + ".tmp", std::string("snapshot-notes.txt")}) {
+    auto file = real_.open_append(dir() + "/" + name);
+    ASSERT_TRUE(file);
+  }
+  const DataDirectoryListing listed = listing();
+  EXPECT_EQ(listed.segments, (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(listed.snapshots, (std::vector<std::uint64_t>{4, 9}));
+  EXPECT_EQ(listed.temp_snapshots, (std::vector<std::uint64_t>{4, 11}));
+}
+
 TEST_F(SnapshotTest, TheFileRoundTripsAndIsValidOnlyWhole) {
   SnapshotHeader header{7, 1234};
   const std::string temp = snapshot_temp_path(dir(), 7);
