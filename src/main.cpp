@@ -23,12 +23,14 @@
 #include "app/memory_metrics.h"
 #include "app/memory_plan.h"
 #include "app/refusal_metrics.h"
+#include "app/snapshotter.h"
 #include "app/request_metrics.h"
 #include "app/storage_service.h"
 #include "base/memory_account.h"
 #include "base/shared_bytes.h"
 #include "base/siphash.h"
 #include "durable/file_ops.h"
+#include "durable/record.h"
 #include "metrics/histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
@@ -191,6 +193,20 @@ int main(int argc, char** argv) {
                              }
                            });
   }
+  // Snapshots keep the log from growing forever: a background thread, started once the server is up.
+  std::unique_ptr<app::Snapshotter> snapshotter;
+  app::SnapshotMetrics snapshot_metrics;
+  if (durable_log) {
+    app::SnapshotterOptions snapshot_options;
+    snapshot_options.directory = *config.data_dir;
+    snapshot_options.limits = durable::RecordLimits::for_values_up_to(plan.max_body_bytes);
+    snapshot_options.min_bytes = config.snapshot_min_bytes;
+    snapshot_options.ratio = config.snapshot_ratio;
+    snapshot_options.recovered_log_bytes = durable_log->recovery.bytes;
+    snapshotter = std::make_unique<app::Snapshotter>(file_system, *durable_log->writer, store, log_queue, log,
+                                                     std::move(snapshot_options));
+    snapshot_metrics.attach(snapshotter.get());
+  }
   app::ServiceContext context{store,         request_metrics, refusals,          registry,
                               shutting_down, log,             config.access_log, &access_tokens};
   context.durable = durable_writes ? &*durable_writes : nullptr;
@@ -273,7 +289,10 @@ int main(int argc, char** argv) {
   registry.add(log_lines_dropped);
   registry.add(build_info);
   registry.add(process);
-  if (durable_log) registry.add(durable_metrics);
+  if (durable_log) {
+    registry.add(durable_metrics);
+    registry.add(snapshot_metrics);
+  }
 
   running_server.store(&server);
   if (const base::Status started = server.start(); !started) {
@@ -300,9 +319,18 @@ int main(int argc, char** argv) {
     if (!access_tokens.required(app::Access::kWrite)) log.warn("writes_need_no_token", {});
   }
 
+  if (snapshotter && config.snapshot_ratio > 0) {
+    if (const base::Status started = snapshotter->start(); !started) {
+      log.error("start_failed", {{"error", started.message()}});
+      return 1;
+    }
+  }
+
   server.run();
   int exit_status = 0;
   if (durable_log) {
+    // Before the log closes: a snapshot under way rotates it.
+    snapshotter->stop();
     // Before the loops go: the last completions post their answers to them.
     if (const base::Status closed = durable_log->writer->close(); !closed) {
       log.error("log_close_failed", {{"error", closed.message()}});

@@ -60,6 +60,10 @@ struct Config {
   std::optional<std::string> data_dir;
   FsyncMode fsync = FsyncMode::kAlways;  // FSYNC: always, everysec, no
   bool repair = false;  // REPAIR / --repair: truncate a corrupt log where it goes bad instead of refusing to start
+  // With DATA_DIR, a snapshot of the live set replaces the log once the log written since the last one
+  // passes max(SNAPSHOT_MIN_BYTES, SNAPSHOT_RATIO x stored bytes); SNAPSHOT_RATIO 0 = never.
+  std::size_t snapshot_min_bytes = std::size_t{64} << 20;
+  double snapshot_ratio = 2;
 };
 
 enum class Mode { kServe, kHelp, kHealthcheck, kError };

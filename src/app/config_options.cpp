@@ -1,6 +1,7 @@
 #include "app/config_options.h"
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -111,6 +112,19 @@ std::string_view fsync_mode_name(FsyncMode mode) noexcept {
 Problem apply_fsync(std::string_view value, Config& config) {
   if (choose(value, kFsyncModes, config.fsync)) return std::nullopt;
   return "expected one of always, everysec, no";
+}
+
+constexpr double kMaxSnapshotRatio = 1000;
+
+Problem apply_snapshot_ratio(std::string_view value, Config& config) {
+  double ratio = 0;
+  const auto parsed = std::from_chars(value.data(), value.data() + value.size(), ratio, std::chars_format::fixed);
+  if (value.empty() || parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || !(ratio >= 0) ||
+      ratio > kMaxSnapshotRatio || value.front() == '-' || value.front() == '+') {
+    return "expected a decimal number from 0 to 1000, e.g. 2 or 1.5 (0 = no snapshots)";
+  }
+  config.snapshot_ratio = ratio;
+  return std::nullopt;
 }
 
 // ---- Renderers for --help and config_to_json().
@@ -299,6 +313,18 @@ constexpr Option kOptions[] = {
      "With DATA_DIR, truncate a corrupt log where it goes bad (logging what is dropped) instead of refusing to start",
      apply_switch<&Config::repair>, [](const Config& c) { return std::optional<std::string>(c.repair ? "true" : "false"); },
      [](std::string& out, const Config& c) { out += c.repair ? "true" : "false"; }, {}, true},
+    option<&Config::snapshot_min_bytes, Unit::kBytes>(
+        "snapshot-min-bytes", "SNAPSHOT_MIN_BYTES",
+        "With DATA_DIR, the least log written since the last snapshot that starts the next one",
+        [](std::string_view v, Config& c) {
+          return store(parse_size(v), 0, kSizeMax, c.snapshot_min_bytes,
+                       "expected a byte count, optionally with a K, M or G suffix, e.g. 64MiB");
+        }),
+    {"snapshot-ratio", "SNAPSHOT_RATIO",
+     "With DATA_DIR, snapshot once the log written since the last one passes this many times the stored "
+     "bytes (and SNAPSHOT_MIN_BYTES); 0 = never",
+     apply_snapshot_ratio, [](const Config& c) { return std::optional<std::string>(format_list({c.snapshot_ratio})); },
+     [](std::string& out, const Config& c) { out += format_list({c.snapshot_ratio}); }},
 };
 
 }  // namespace

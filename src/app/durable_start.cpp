@@ -91,6 +91,11 @@ std::unique_ptr<DurableLog> open_durable_log(durable::FileSystem& fs, const Conf
   const double seconds = std::chrono::duration<double>(report.elapsed).count();
   opened->recovery = {seconds, report.puts + report.deletes, report.bytes, report.torn_tail ? 1u : 0u};
   log.info("recovered", {{"data_dir", directory},
+                         {"snapshot", report.snapshot ? std::string_view(report.snapshot->file) : std::string_view()},
+                         {"snapshot_objects", report.snapshot ? report.snapshot->objects : 0},
+                         {"snapshot_bytes", report.snapshot ? report.snapshot->bytes : 0},
+                         {"leftovers_removed", report.covered_segments_removed + report.covered_snapshots_removed +
+                                                   report.temp_files_removed},
                          {"segments", report.segments},
                          {"puts", report.puts},
                          {"deletes", report.deletes},

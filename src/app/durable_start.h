@@ -4,7 +4,9 @@
 // the store (durable/recovery.h: torn tails truncated, damage refused unless REPAIR), and a LogWriter is
 // opened on a new segment. The log lines it writes: one `log_tail_truncated` warning per torn tail (file,
 // offset, bytes dropped), one `log_repaired` error with what --repair dropped, and one `recovered` line
-// with the records and bytes replayed, the time taken, and the objects and bytes loaded.
+// with the snapshot loaded (its file, objects and bytes; an empty file when there was none), the records and
+// bytes replayed after it, the files a crash left that were removed, the time taken, and the objects and
+// bytes loaded.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "durable/segment.h"
+#include "durable/snapshot_file.h"
 
 namespace durable {
 namespace {
@@ -46,12 +47,21 @@ base::Result<DataDirectoryListing> list_data_directory(FileSystem& fs, const std
   DataDirectoryListing listing;
   try {
     for (const std::string& name : *names) {
-      if (const auto segment = parse_segment_file_name(name)) listing.segments.push_back(*segment);
+      if (const auto segment = parse_segment_file_name(name)) {
+        listing.segments.push_back(*segment);
+        continue;
+      }
+      bool temp = false;
+      if (const auto snapshot = parse_snapshot_file_name(name, temp)) {
+        (temp ? listing.temp_snapshots : listing.snapshots).push_back(*snapshot);
+      }
     }
   } catch (const std::exception&) {
     return base::Status::error("list " + directory + ": out of memory", ENOMEM);
   }
   std::sort(listing.segments.begin(), listing.segments.end());
+  std::sort(listing.snapshots.begin(), listing.snapshots.end());
+  std::sort(listing.temp_snapshots.begin(), listing.temp_snapshots.end());
   return listing;
 }
 

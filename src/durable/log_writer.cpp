@@ -162,6 +162,7 @@ LogWriterStats LogWriter::stats() const noexcept {
   stats.sync_nanoseconds_sum = sync_nanoseconds_sum_.load(relaxed);
   stats.sync_nanoseconds_max = sync_nanoseconds_max_.load(relaxed);
   stats.no_space_records = no_space_records_.load(relaxed);
+  stats.suffix_records = suffix_records_.load(relaxed);
   stats.write_errors = write_errors_.load(relaxed);
   stats.sync_errors = sync_errors_.load(relaxed);
   stats.queue_refusals = queue_refusals_.load(relaxed);
@@ -316,6 +317,9 @@ void LogWriter::take_suffix(std::size_t from, const base::Status& status) noexce
   const std::span<Entry> taken_rest = taken_.entries().subspan(from);
   release(taken_rest);
   release(cut_.entries());
+  // Counted before any of them completes (and is undone), so that a snapshot reading the count after a
+  // rotation sees every failure whose undo may have raced with its capture.
+  suffix_records_.fetch_add(taken_rest.size() + cut_.size(), std::memory_order_relaxed);
   if (is_no_space(status)) {
     no_space_records_.fetch_add(taken_rest.size() + cut_.size(), std::memory_order_relaxed);
   }

@@ -116,6 +116,9 @@ struct LogWriterStats {
   std::uint64_t sync_nanoseconds_sum = 0;
   std::uint64_t sync_nanoseconds_max = 0;
   std::uint64_t no_space_records = 0;  // failed because the disk was full
+  // Failed in a suffix (no space, or no memory for a batch): records whose changes the caller undoes. A
+  // snapshot that captured the store while one was pending must not be kept (durable/snapshot.h).
+  std::uint64_t suffix_records = 0;
   std::uint64_t write_errors = 0;      // appends that failed the log (not for a full disk)
   std::uint64_t sync_errors = 0;       // fdatasyncs that failed the log
   std::uint64_t queue_refusals = 0;    // submissions refused by the queue budget
@@ -215,7 +218,8 @@ class LogWriter {
   std::atomic<std::uint64_t> records_written_{0}, bytes_written_{0}, batches_{0}, max_batch_records_{0};
   std::array<std::atomic<std::uint64_t>, kBatchSizeBuckets> batch_records_{};
   std::atomic<std::uint64_t> syncs_{0}, sync_nanoseconds_sum_{0}, sync_nanoseconds_max_{0};
-  std::atomic<std::uint64_t> no_space_records_{0}, write_errors_{0}, sync_errors_{0}, queue_refusals_{0};
+  std::atomic<std::uint64_t> no_space_records_{0}, suffix_records_{0}, write_errors_{0}, sync_errors_{0};
+  std::atomic<std::uint64_t> queue_refusals_{0};
   std::atomic<std::uint64_t> written_sequence_{0}, durable_sequence_{0}, segment_{0};
   std::atomic<bool> failed_flag_{false};
 

@@ -8,6 +8,8 @@
 #include "durable/data_directory.h"
 #include "durable/log_scan.h"
 #include "durable/segment.h"
+#include "durable/snapshot.h"
+#include "durable/snapshot_file.h"
 
 namespace durable {
 namespace {
@@ -185,8 +187,9 @@ Status truncate_and_sync(FileSystem& fs, const std::string& path, std::uint64_t 
 
 // Drops the damage in segments[index] and every later segment: the later ones unlinked newest first and the
 // directory synced before the damaged one is cut, so that a crash in between leaves the damage to be found.
+// `first`: the number the first of `segments` should have (a snapshot's S), 0 when any will do.
 Status repair(FileSystem& fs, const RecoveryOptions& options, const std::vector<std::uint64_t>& segments,
-              std::size_t index, const SegmentRead& read, RecoveryReport& report) {
+              std::size_t index, std::uint64_t first, const SegmentRead& read, RecoveryReport& report) {
   const std::string path = segment_path(options.directory, segments[index]);
   Repair& repair = report.repair.emplace();
   repair.file = path;
@@ -224,20 +227,73 @@ Status repair(FileSystem& fs, const RecoveryOptions& options, const std::vector<
   if (!whole) {
     if (Status cut = truncate_and_sync(fs, path, read.damage_offset); !cut) return cut;
   }
-  report.next_segment = whole ? (index == 0 ? segments[index] : after(segments[index - 1])) : after(segments[index]);
+  const std::uint64_t first_kept = first != 0 ? first : segments[0];
+  report.next_segment = whole ? (index == 0 ? first_kept : after(segments[index - 1])) : after(segments[index]);
   return Status::ok();
+}
+
+// Hands a snapshot's puts to the sink.
+class SnapshotReplay final : public SnapshotCallback {
+ public:
+  explicit SnapshotReplay(ReplaySink& sink) noexcept : sink_(sink) {}
+  Status put(const Record& record) noexcept override { return sink_.apply(record); }
+
+ private:
+  ReplaySink& sink_;
+};
+
+// Loads the newest snapshot, if any: the segments below it are then not read.
+Status load_newest_snapshot(FileSystem& fs, const RecoveryOptions& options, const DataDirectoryListing& listing,
+                            ReplaySink& sink, RecoveryReport& report) {
+  if (listing.snapshots.empty()) return Status::ok();
+  const auto start = std::chrono::steady_clock::now();
+  const std::uint64_t segment = listing.snapshots.back();
+  const std::string path = snapshot_path(options.directory, segment);
+  SnapshotReplay replay(sink);
+  auto loaded = load_snapshot(fs, path, segment, replay);
+  if (!loaded) return loaded.status();
+  report.snapshot = SnapshotLoad{path, segment, loaded->objects, loaded->bytes, std::chrono::steady_clock::now() - start};
+  report.next_segment = segment;
+  report.next_sequence = std::max<std::uint64_t>(loaded->header.sequence, 1);
+  return Status::ok();
+}
+
+// After a good recovery: what the snapshot covers (left by a crash before the snapshot could remove it),
+// and temp files of snapshots that were being written.
+Status remove_leftovers(FileSystem& fs, const RecoveryOptions& options, const DataDirectoryListing& listing,
+                        RecoveryReport& report) {
+  if (report.snapshot) {
+    Removed removed;
+    if (Status status = remove_covered(fs, options.directory, report.snapshot->segment, removed); !status) return status;
+    report.covered_segments_removed = removed.segments;
+    report.covered_snapshots_removed = removed.snapshots;
+  }
+  bool changed = false;
+  for (const std::uint64_t temp : listing.temp_snapshots) {
+    if (report.snapshot && temp < report.snapshot->segment) continue;  // remove_covered took it
+    if (Status unlinked = fs.unlink(snapshot_temp_path(options.directory, temp)); !unlinked) return unlinked;
+    ++report.temp_files_removed;
+    changed = true;
+  }
+  return changed ? fs.sync_directory(options.directory) : Status::ok();
 }
 
 Result<RecoveryReport> replay_log(FileSystem& fs, const RecoveryOptions& options, ReplaySink& sink) {
   auto listing = list_data_directory(fs, options.directory);
   if (!listing) return listing.status();
-  const std::vector<std::uint64_t>& segments = listing->segments;
   RecoveryReport report;
+  if (Status loaded = load_newest_snapshot(fs, options, *listing, sink, report); !loaded) return loaded;
+  // With snapshot S the log goes on in segment S: a segment below it is covered, a gap after it is damage.
+  const std::uint64_t first = report.snapshot ? report.snapshot->segment : 0;
+  std::vector<std::uint64_t> segments;
+  for (const std::uint64_t number : listing->segments) {
+    if (number >= first) segments.push_back(number);
+  }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const std::uint64_t number = segments[i];
     const std::string path = segment_path(options.directory, number);
-    auto read = read_segment(fs, options, path, number, i == 0 ? 0 : segments[i - 1], i + 1 == segments.size(),
-                             sink, report);
+    const std::uint64_t previous = i != 0 ? segments[i - 1] : (first > 1 ? first - 1 : 0);
+    auto read = read_segment(fs, options, path, number, previous, i + 1 == segments.size(), sink, report);
     if (!read) return read.status();
     switch (read->ending) {
       case Ending::kClean:
@@ -256,10 +312,12 @@ Result<RecoveryReport> replay_log(FileSystem& fs, const RecoveryOptions& options
         break;
       case Ending::kDamaged:
         if (!options.repair) return damage_error(path, *read, segments.size() - i - 1);
-        if (Status repaired = repair(fs, options, segments, i, *read, report); !repaired) return repaired;
+        if (Status repaired = repair(fs, options, segments, i, first, *read, report); !repaired) return repaired;
+        if (Status removed = remove_leftovers(fs, options, *listing, report); !removed) return removed;
         return report;
     }
   }
+  if (Status removed = remove_leftovers(fs, options, *listing, report); !removed) return removed;
   return report;
 }
 

@@ -4,6 +4,15 @@
 // leaving the directory ready for a LogWriter at report.next_segment / report.next_sequence. All file
 // access goes through FileSystem; nothing is printed: the report says what was done.
 //
+// Snapshots first (durable/snapshot_file.h, durable/snapshot.h): when the directory holds any, the newest,
+// snapshot-S, is loaded whole — its puts handed to the sink like the log's — and only the segments from S
+// on are read, the first of which must be S (a gap after it is damage, as below). A snapshot is synced
+// before its rename, so one that is not valid whole is damage: recovery refuses, naming the file and the
+// offset, even with repair (what it holds is in no segment any more). Older snapshots are not read.
+// After a good recovery, what snapshot S covers and a crash left behind — segments below S and older
+// snapshots — is unlinked oldest first, and so are the .tmp files of snapshots that were being written
+// (never read), and the directory is fsynced.
+//
 // Segments are read in number order, each mapped (never copied) and judged by scan_log (durable/log_scan.h):
 //  - clean: replayed whole.
 //  - torn tail in the LAST segment: the write in progress at a crash, never acknowledged. The good prefix
@@ -25,7 +34,8 @@
 // prefix it hands over is exactly what is kept in every outcome, and when the verdict is a refusal the
 // process does not start. A sink error (the store's memory cap, say) stops replay at once and is returned.
 //
-// Deleting segments that a snapshot covers must go oldest first, or the gap check above refuses the log.
+// Deleting segments that a snapshot covers goes oldest first, so that even a reader that ignored the
+// snapshot would find no gap.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -71,15 +81,29 @@ struct Repair {
   std::vector<std::string> removed_segments;  // later segments unlinked (and the damaged one if unlinked)
 };
 
+struct SnapshotLoad {
+  std::string file;
+  std::uint64_t segment = 0;  // S: the log was read from segment S on
+  std::uint64_t objects = 0;
+  std::uint64_t bytes = 0;    // the file's size
+  std::chrono::nanoseconds elapsed{0};
+};
+
 struct RecoveryReport {
+  std::optional<SnapshotLoad> snapshot;  // the snapshot loaded, if any
   std::uint64_t segments = 0;  // segments read
   std::uint64_t puts = 0;      // replayed
   std::uint64_t deletes = 0;
-  std::uint64_t bytes = 0;     // of the segments read
+  std::uint64_t bytes = 0;     // of the segments read (after the snapshot)
+  std::uint64_t covered_segments_removed = 0;   // below the snapshot's S, left by a crash
+  std::uint64_t covered_snapshots_removed = 0;  // older snapshots (and their temp files)
+  std::uint64_t temp_files_removed = 0;         // other snapshots' .tmp files
   std::optional<TornTail> torn_tail;
   std::optional<Repair> repair;
-  std::uint64_t next_segment = 1;   // for the LogWriter: above the last segment kept (or the first, if none was)
-  std::uint64_t next_sequence = 1;  // above every replayed record, not below any batch record kept
+  // For the LogWriter: above the last segment kept (or the first, if none was; the snapshot's S if it is
+  // alone), and above every replayed record, not below any batch record kept (nor the snapshot's Q).
+  std::uint64_t next_segment = 1;
+  std::uint64_t next_sequence = 1;
   std::chrono::nanoseconds elapsed{0};  // steady clock, the whole of recover()
 };
 

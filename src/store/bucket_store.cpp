@@ -345,6 +345,19 @@ bool BucketStore::get(std::string_view id, Lookup& out, bool with_value) const n
   return true;
 }
 
+bool BucketStore::visit_shard(std::size_t index, ShardVisitor& visitor) const noexcept {
+  if (index >= shard_count_) return false;
+  const Shard& shard = shards_[index];
+  bool going = true;
+  std::shared_lock lock(shard.mutex);
+  shard.table.for_each([&](char* entry) {
+    if (!going) return;
+    const EntryRef ref(entry);
+    going = visitor.visit(ref.id(), view_of(ref));
+  });
+  return going;
+}
+
 EraseResult BucketStore::erase(std::string_view id, const Condition* condition, Journal* journal) noexcept {
   const std::uint64_t id_hash = hash(id);
   Shard& shard = shards_[shard_of(id_hash)];

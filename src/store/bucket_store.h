@@ -94,6 +94,18 @@ class Condition {
   ~Condition() = default;
 };
 
+// Sees each entry of one shard under the shard's shared lock (visit_shard()): readers go on meanwhile,
+// writers to that shard wait, so visit() only copies what it keeps (or takes a reference to a large value's
+// block) and returns; it must not call into the store. What it sees is valid only during the call.
+class ShardVisitor {
+ public:
+  // False stops the visit.
+  virtual bool visit(std::string_view id, const ObjectView& object) noexcept = 0;
+
+ protected:
+  ~ShardVisitor() = default;
+};
+
 // kJournalRefused: the journal given to the call refused the change (store/journal.h); nothing changed.
 enum class PutResult { kCreated, kReplaced, kCapacityExceeded, kPreconditionFailed, kJournalRefused };
 // meta: the stored object's when stored; on kPreconditionFailed the current object's (zero when absent).
@@ -143,6 +155,11 @@ class BucketStore {
   // for a replacement nobody else holds only the difference) but not a new content type; put() remains the
   // authority. Takes no lock while the cap is far.
   bool would_fit(std::string_view id, std::size_t value_size) const noexcept;
+
+  // Calls visitor.visit() for every entry of shard `shard` (< shard_count()), in no order, under that
+  // shard's shared lock, held for the whole visit: a consistent view of the shard, one shard at a time.
+  // False when the visitor stopped it (or `shard` is out of range).
+  bool visit_shard(std::size_t shard, ShardVisitor& visitor) const noexcept;
 
   std::size_t bucket_count() const noexcept;
   std::size_t stored_bytes() const noexcept { return account_.used(); }

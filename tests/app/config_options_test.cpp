@@ -62,6 +62,8 @@ const SettingCase kSettings[] = {
     {"data-dir", "DATA_DIR", "/var/lib/storage_api", R"("data_dir":"/var/lib/storage_api")"},
     {"fsync", "FSYNC", "everysec", R"("fsync":"everysec")"},
     {"repair", "REPAIR", "true", R"("repair":true)"},
+    {"snapshot-min-bytes", "SNAPSHOT_MIN_BYTES", "1MiB", R"("snapshot_min_bytes":1048576)"},
+    {"snapshot-ratio", "SNAPSHOT_RATIO", "1.5", R"("snapshot_ratio":1.5)"},
 };
 
 TEST(ParseConfig, DefaultsWithoutFlagsOrVariables) {
@@ -207,6 +209,8 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"data-dir", {"/data\n"}},
       {"fsync", {"sometimes", "1"}},
       {"repair", {"perhaps"}},
+      {"snapshot-min-bytes", {"-1", "1.5M", "lots"}},
+      {"snapshot-ratio", {"-1", "-0", "1001", "2x", "1e3", "+2", " 2", "nan", "inf", "."}},
   };
   for (const auto& [flag_text, values] : cases) {
     const std::string variable(variable_of(flag_text));
@@ -245,6 +249,10 @@ TEST(ParseConfig, RangeBoundsAreAccepted) {
       {"BODY_MIN_RATE", "1G", R"("body_min_rate":1073741824)"},
       {"MAX_CONNECTIONS_PER_CLIENT", "100000", R"("max_connections_per_client":100000)"},
       {"MAX_MEMORY_BYTES", "1", R"("max_memory_bytes":1)"},
+      {"SNAPSHOT_MIN_BYTES", "0", R"("snapshot_min_bytes":0)"},
+      {"SNAPSHOT_RATIO", "0", R"("snapshot_ratio":0)"},
+      {"SNAPSHOT_RATIO", "1000", R"("snapshot_ratio":1000)"},
+      {"SNAPSHOT_RATIO", "0.25", R"("snapshot_ratio":0.25)"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.variable) + "=" + std::string(c.value));
@@ -271,6 +279,7 @@ TEST(UsageText, ListsEveryFlagVariableAndDefault) {
       {"socket-buffer-bytes", "64KiB"}, {"body-min-rate", "1KiB"},   {"max-connections-per-client", "64"},
       {"admin-max-connections", "16"},  {"body-timeout", "30s"},      {"read-token-file", "unset"},
       {"write-token-file", "unset"},     {"data-dir", "unset"},          {"fsync", "always"},
+      {"snapshot-min-bytes", "64MiB"},  {"snapshot-ratio", "2"},
   };
   const auto row_of = [&usage](std::string_view flag) {
     // "--max-connections" must not find the row of "--max-connections-per-client".
@@ -297,8 +306,8 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"("max_request_line":8192,"header_timeout_ms":10000,"body_timeout_ms":30000,"body_min_rate":1024,)"
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
             R"("histogram_buckets":null,"log_level":"info","access_log":false,)"
-            R"("read_token_file":null,"write_token_file":null,"data_dir":null,"fsync":"always",)"
-            R"("repair":false})");
+            R"("read_token_file":null,"write_token_file":null,"data_dir":null,"fsync":"always","repair":false,)"
+            R"("snapshot_min_bytes":67108864,"snapshot_ratio":2})");
   Config config;
   config.host = "a\"b";
   config.histogram_buckets = {0.005, 0.25, 10};
