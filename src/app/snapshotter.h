@@ -1,6 +1,7 @@
 #pragma once
-// Snapshotter: with DATA_DIR, the thread that keeps the log from growing forever. It wakes every
-// `interval` (1 s) or when woken, and once the log written since the last snapshot passes
+// Snapshotter: with DATA_DIR, the thread that keeps the log from growing forever. It checks as it starts
+// (a replayed log past the threshold is compacted at once), then every `interval` (1 s) or when woken, and
+// once the log written since the last snapshot passes
 //     max(SNAPSHOT_MIN_BYTES, SNAPSHOT_RATIO x stored bytes)
 // it writes a snapshot of the store and deletes the segments it covers (durable/snapshot.h). "Written since"
 // starts at what recovery replayed after its snapshot and grows with LogWriterStats::bytes_written. A
@@ -92,7 +93,7 @@ class Snapshotter {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool stopping_ = false;
-  bool woken_ = false;
+  bool woken_ = true;  // the first check comes at once
   // Log bytes since the last snapshot = carried_ + bytes_written - baseline_.
   std::uint64_t carried_ = 0;
   std::uint64_t baseline_ = 0;

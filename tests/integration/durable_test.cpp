@@ -110,11 +110,12 @@ struct IdHistory {
   std::optional<std::optional<std::string>> in_flight;
 };
 
-void hammer(std::uint16_t port, int writer, std::atomic<bool>& stop, std::atomic<int>& acks,
+void hammer(std::uint16_t port, int writer, int round, std::atomic<bool>& stop, std::atomic<int>& acks,
             std::map<std::string, IdHistory>& histories, std::mutex& mutex) {
   Client c(port, 2000ms);
-  std::mt19937 random(static_cast<unsigned>(writer));
-  for (int version = 0; !stop.load(); ++version) {
+  std::mt19937 random(static_cast<unsigned>(writer * 1000 + round));
+  // Versions never repeat across rounds, so every value written is unique.
+  for (int version = round * 1000000; !stop.load(); ++version) {
     const std::string id = "w" + std::to_string(writer) + "-" + std::to_string(random() % 8);
     const bool erase = random() % 4 == 0;
     const std::string value = value_for(id, version, random() % 3 == 0 ? 40000 : 100);
@@ -141,42 +142,61 @@ void hammer(std::uint16_t port, int writer, std::atomic<bool>& stop, std::atomic
   }
 }
 
-TEST_F(DurableTest, NothingAcknowledgedIsLostToASigkillUnderLoad) {
-  std::map<std::string, IdHistory> histories;
-  std::mutex mutex;
-  {
-    ServerProcess server({}, env());
-    std::atomic<bool> stop{false};
-    std::atomic<int> acks{0};
-    std::vector<std::thread> writers;
-    for (int w = 0; w < 6; ++w) {
-      writers.emplace_back(hammer, server.port(), w, std::ref(stop), std::ref(acks), std::ref(histories),
-                           std::ref(mutex));
-    }
-    ASSERT_TRUE(harness::eventually([&] { return acks.load() >= 600; }, 60000ms));
-    server.signal(SIGKILL);
-    stop.store(true);
-    for (std::thread& t : writers) t.join();
-  }
-  ServerProcess server({}, env());
-  ASSERT_TRUE(server.wait_for_log("\"event\":\"recovered\""));
-  Client c(server.port());
+// Checks every id against its history, then takes what the restarted store shows as the id's durable state.
+void check_and_settle(std::uint16_t port, std::map<std::string, IdHistory>& histories) {
+  Client c(port);
   std::size_t checked = 0;
-  for (const auto& [id, history] : histories) {
+  for (auto& [id, history] : histories) {
     if (!history.acknowledged_known && !history.in_flight) continue;
     const auto got = c.request("GET", "/api/buckets/" + id);
     ASSERT_TRUE(got);
+    ASSERT_TRUE(got->status == 200 || got->status == 404) << got->status;
     const std::optional<std::string> found =
         got->status == 200 ? std::optional<std::string>(got->body) : std::optional<std::string>();
-    ASSERT_TRUE(got->status == 200 || got->status == 404) << got->status;
     const bool is_acknowledged = history.acknowledged_known && found == history.acknowledged;
     const bool is_in_flight = history.in_flight && found == *history.in_flight;
     // Before the id's first acknowledgement it may also still be absent.
     const bool never_acknowledged = !history.acknowledged_known && !found;
     EXPECT_TRUE(is_acknowledged || is_in_flight || never_acknowledged) << id << " lost its acknowledged state";
+    history.acknowledged = found;  // recovered from the log: durable now, whichever it was
+    history.acknowledged_known = true;
+    history.in_flight.reset();
     ++checked;
   }
   EXPECT_GE(checked, 6u);
+}
+
+// Rounds of six writers on one DATA_DIR, each round SIGKILLed after a different number of acknowledgements;
+// with a small snapshot threshold, snapshots run (and are cut) during the load too.
+TEST_F(DurableTest, NothingAcknowledgedIsLostToRepeatedSigkillsUnderLoad) {
+  std::map<std::string, IdHistory> histories;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> settings = env();
+  settings.emplace_back("SNAPSHOT_MIN_BYTES", "256KiB");
+  const int kills_after[] = {150, 600, 40, 1000, 300};
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ServerProcess server({}, settings);
+    ASSERT_TRUE(server.wait_for_log("\"event\":\"recovered\""));
+    if (round > 0) check_and_settle(server.port(), histories);
+    std::atomic<bool> stop{false};
+    std::atomic<int> acks{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 6; ++w) {
+      writers.emplace_back(hammer, server.port(), w, round, std::ref(stop), std::ref(acks), std::ref(histories),
+                           std::ref(mutex));
+    }
+    const bool reached = harness::eventually([&] { return acks.load() >= kills_after[round]; }, 60000ms);
+    server.signal(SIGKILL);
+    stop.store(true);
+    for (std::thread& t : writers) t.join();
+    ASSERT_TRUE(reached);
+  }
+  ServerProcess server({}, settings);
+  const auto recovered = server.wait_for_log("\"event\":\"recovered\"");
+  ASSERT_TRUE(recovered);
+  EXPECT_NE(recovered->find("snapshot-"), std::string::npos) << "no snapshot was taken under the load: " << *recovered;
+  check_and_settle(server.port(), histories);
 }
 
 TEST_F(DurableTest, ASecondProcessOnTheSameDataDirExits2WithOneLine) {
