@@ -4,9 +4,12 @@
 # redis-server (appendonly yes, appendfsync always|everysec), each on one core with its load generator on
 # the other (wrk with bench/put_1k.lua; redis-benchmark -t set -d 1024). Then the replay at start-up
 # (MB/s of log read, against Redis loading its AOF), and the 16-byte GET's server CPU with and without
-# DATA_DIR. Reports ratios measured in the same run; loopback only, every step bounded in time or count.
+# DATA_DIR. Then, with BIG=1 (default), BIG_BYTES (1 GiB) of 64 KiB objects: the replay of that much log
+# and of a snapshot that size, each against a plain sequential read (cat) of the same files, and the p99
+# of 16-byte GETs while the snapshot is written against the p99 after it. Reports ratios measured in the
+# same run; loopback only, every step bounded in time or count.
 #
-# Settings: DURATION=5 (s per wrk run), REPEATS=3, CLIENTS=16, REDIS_REQUESTS_ALWAYS=20000,
+# Settings: DURATION=5 (s per wrk run), REPEATS=3, CLIENTS=64, REDIS_REQUESTS_ALWAYS=20000,
 # REDIS_REQUESTS_EVERYSEC=200000, SERVER_CPU=0, CLIENT_CPU=1, BASE_PORT=18600, DISK_DIR (default
 # ${TMPDIR:-/tmp}; must be a real disk for fsync to mean anything), BUILD_DIR (default
 # ${TMPDIR:-/tmp}/storage_api-bench-build), RESULTS_DIR (default bench/results).
@@ -16,7 +19,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO
 readonly DURATION="${DURATION:-5}"
 readonly REPEATS="${REPEATS:-3}"
-readonly CLIENTS="${CLIENTS:-16}"
+readonly CLIENTS="${CLIENTS:-64}"
+readonly BIG="${BIG:-1}"
+readonly BIG_BYTES="${BIG_BYTES:-$((1 << 30))}"
 readonly REDIS_REQUESTS_ALWAYS="${REDIS_REQUESTS_ALWAYS:-20000}"
 readonly REDIS_REQUESTS_EVERYSEC="${REDIS_REQUESTS_EVERYSEC:-200000}"
 readonly SERVER_CPU="${SERVER_CPU:-0}"
@@ -41,10 +46,11 @@ trap cleanup EXIT
 for tool in wrk redis-server redis-benchmark redis-cli curl taskset cmake; do
   command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk redis-server curl util-linux cmake)"
 done
-cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD_DIR" --parallel 2 --target storage_api >/dev/null
-readonly BINARY="$BUILD_DIR/storage_api"
-readonly HZ="$(getconf CLK_TCK)"
+cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSTORAGE_API_BENCH=ON >/dev/null
+cmake --build "$BUILD_DIR" --parallel 2 --target storage_api object_loader >/dev/null
+readonly BINARY="$BUILD_DIR/storage_api" LOADER="$BUILD_DIR/bench/object_loader"
+HZ="$(getconf CLK_TCK)"
+readonly HZ
 
 cpu_ticks() {
   local stat fields
@@ -70,9 +76,10 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
 }
-start_storage() {  # data-dir fsync (empty data-dir: memory only)
+start_storage() {  # data-dir fsync [VAR=value...] (empty data-dir: memory only)
   local -a env=(HOST=127.0.0.1 PORT="$PORT_STORAGE" THREADS=1 LOG_LEVEL=info)
   [[ -n "$1" ]] && env+=(DATA_DIR="$1" FSYNC="$2")
+  env+=("${@:3}")
   env "${env[@]}" taskset -c "$SERVER_CPU" "$BINARY" 2>"$WORK/storage.log" &
   SERVER_PID=$!
   wait_http "$PORT_STORAGE" || { tail -n 5 "$WORK/storage.log" >&2; die "storage_api did not start"; }
@@ -159,6 +166,63 @@ stop_server
 sa_mbps="$(awk -v b="$replay_bytes" -v s="$replay_seconds" 'BEGIN { printf "%.0f", b / s / 1e6 }')"
 redis_mbps="$(awk -v b="$aof_bytes" -v s="$redis_seconds" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "nan" }')"
 
+# BIG_BYTES of 64 KiB objects: the log's replay, then a snapshot's (written at the next start, while GETs
+# are measured), each against cat of the same files; the page cache is warm for both.
+big_report=""
+if [[ $BIG == 1 ]]; then
+  big="$WORK/sa-big" objects=$((BIG_BYTES / 65536))
+  big_env=(MAX_MEMORY_BYTES=$((BIG_BYTES * 3)) MAX_STORAGE_BYTES=$((BIG_BYTES * 2)) SNAPSHOT_RATIO=0)
+  start_storage "$big" everysec "${big_env[@]}"
+  timeout 300 "$LOADER" --count "$objects" --value-bytes 65536 --connections 4 --depth 4 --prefix big \
+    "$PORT_STORAGE" >&2 || die "object_loader failed"
+  stop_server
+  read_seconds() {  # files... -> seconds cat takes
+    local start end
+    start=$(date +%s%N)
+    cat "$@" >/dev/null
+    end=$(date +%s%N)
+    awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }'
+  }
+  cat "$big"/segment-*.log >/dev/null  # warm, as the replay will find it
+  log_cat="$(read_seconds "$big"/segment-*.log)"
+  log_bytes="$(cat "$big"/segment-*.log | wc -c)"
+  # The replay of the log; then a snapshot starts at once (the snapshotter checks as it starts), and the
+  # GETs run while it is written.
+  start_storage "$big" everysec "${big_env[@]/SNAPSHOT_RATIO=0/SNAPSHOT_RATIO=0.5}"
+  log_line="$(grep '"event":"recovered"' "$WORK/storage.log" | tail -n 1)"
+  curl -s -o /dev/null -X PUT --data-binary 0123456789abcdef "http://127.0.0.1:$PORT_STORAGE/api/buckets/small"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c16 -d3s --latency "http://127.0.0.1:$PORT_STORAGE/api/buckets/small" \
+    >"$WORK/get-during.txt" 2>&1
+  for ((i = 0; i < 1200; i++)); do grep -q '"event":"snapshot"' "$WORK/storage.log" && break; sleep 0.05; done
+  snapshot_line="$(grep '"event":"snapshot"' "$WORK/storage.log" | head -n 1)"
+  [[ -n "$snapshot_line" ]] || die "no snapshot was written"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c16 -d3s --latency "http://127.0.0.1:$PORT_STORAGE/api/buckets/small" \
+    >"$WORK/get-after.txt" 2>&1
+  stop_server
+  snap_cat="$(read_seconds "$big"/snapshot-*.snap "$big"/segment-*.log)"
+  snap_bytes="$(cat "$big"/snapshot-*.snap "$big"/segment-*.log | wc -c)"
+  start_storage "$big" everysec "${big_env[@]}"
+  snap_line="$(grep '"event":"recovered"' "$WORK/storage.log" | tail -n 1)"
+  stop_server
+  field() { grep -o "\"$1\":[0-9.e+-]*" <<<"$2" | head -n 1 | cut -d: -f2; }
+  p99() { awk '$1 == "99%" { print $2 }' "$1"; }
+  log_s="$(field seconds "$log_line")" snap_s="$(field seconds "$snap_line")"
+  big_report="$(
+    echo "| replay of | bytes | storage_api s | MB/s | cat s | MB/s | replay / cat |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for row in "log:$log_bytes:$log_s:$log_cat" "snapshot + log:$snap_bytes:$snap_s:$snap_cat"; do
+      IFS=: read -r what bytes secs cat_secs <<<"$row"
+      mbps="$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", b / s / 1e6 }')"
+      cat_mbps="$(awk -v b="$bytes" -v s="$cat_secs" 'BEGIN { printf "%.0f", b / s / 1e6 }')"
+      echo "| $what | $bytes | $secs | $mbps | $cat_secs | $cat_mbps | $(div "$mbps" "$cat_mbps")× |"
+    done
+    echo
+    echo "Snapshot at start-up: $(field objects "$snapshot_line") objects, $(field bytes "$snapshot_line") bytes in"
+    echo "$(field seconds "$snapshot_line") s, longest shard lock $(field longest_lock_ms "$snapshot_line") ms. 16-byte GET p99 (16"
+    echo "connections, 3 s) while it was written: $(p99 "$WORK/get-during.txt"); after it: $(p99 "$WORK/get-after.txt")."
+  )"
+fi
+
 mkdir -p "$RESULTS_DIR"
 report="$RESULTS_DIR/durable-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
@@ -180,6 +244,10 @@ report="$RESULTS_DIR/durable-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo
   echo "Replay: storage_api read $replay_bytes bytes ($replay_records records) in $replay_seconds s = $sa_mbps MB/s;"
   echo "Redis loaded its $aof_bytes-byte AOF in $redis_seconds s = $redis_mbps MB/s; ratio $(div "$sa_mbps" "$redis_mbps")×."
+  if [[ -n "$big_report" ]]; then
+    echo
+    echo "$big_report"
+  fi
 } >"$report"
 cat "$report"
 log "report: $report"
