@@ -82,6 +82,8 @@ class SnapshotterTest : public ::testing::Test {
     snapshotter_ = std::make_unique<Snapshotter>(fs_, *log_, store_, budget != nullptr ? *budget : queue_, *logger_,
                                                  options);
     ASSERT_TRUE(snapshotter_->start());
+    // It checks once as it starts; the tests' own checks come after that one.
+    ASSERT_TRUE(eventually([&] { return snapshotter_->stats().checks >= 1; }));
   }
   // Wakes the thread and waits until it has looked.
   SnapshotterStats check() {

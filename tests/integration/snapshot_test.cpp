@@ -62,15 +62,26 @@ TEST_F(SnapshotTest, SnapshotsReplaceTheLogAndARestartLoadsThem) {
   {
     ServerProcess server({}, env("1MiB"));
     Client c(server.port());
-    // 40 ids of 16 KiB, rewritten: the live set stays at 640 KiB while the log grows past 1 MiB and 2x that.
-    for (int version = 0; snapshots_ok(server.port()) < 2; ++version) {
-      ASSERT_LT(version, 200) << "no snapshot after " << version << " rounds";
-      for (int i = 0; i < 40; ++i) {
-        const std::string id = "obj-" + std::to_string(i);
-        latest[id] = value_for(id, version, 16 << 10);
-        ASSERT_EQ(c.request("PUT", "/api/buckets/" + id, latest[id])->status, 200);
+    // 40 ids of 16 KiB, rewritten: the live set stays at 640 KiB while the log grows past the threshold,
+    // max(1 MiB, 2 x the stored bytes); then the snapshotter (checking every second) must take a snapshot.
+    // Writing stops once the log is past the threshold, so a fast disk cannot outrun the check.
+    int version = 0;
+    for (int wanted = 1; wanted <= 2; ++wanted) {
+      for (;; ++version) {
+        const std::string metrics = harness::scrape(server.port());
+        const double since = harness::metric_value(metrics, "storage_api_log_bytes_since_snapshot").value_or(0);
+        const double stored = harness::metric_value(metrics, "storage_api_stored_bytes").value_or(0);
+        if (since > std::max(double{1 << 20}, 2 * stored) + (64 << 10)) break;
+        ASSERT_LT(version, 400) << "the log never passed the threshold";
+        for (int i = 0; i < 40; ++i) {
+          const std::string id = "obj-" + std::to_string(i);
+          latest[id] = value_for(id, version, 16 << 10);
+          ASSERT_EQ(c.request("PUT", "/api/buckets/" + id, latest[id])->status, 200);
+        }
+        ASSERT_EQ(c.request("DELETE", "/api/buckets/gone-" + std::to_string(version))->status, 400);
       }
-      ASSERT_EQ(c.request("DELETE", "/api/buckets/gone-" + std::to_string(version))->status, 400);
+      ASSERT_TRUE(harness::eventually([&] { return snapshots_ok(server.port()) >= wanted; }, 60000ms))
+          << "no snapshot " << wanted << " past the threshold";
     }
     ASSERT_TRUE(server.wait_for_log("\"event\":\"snapshot\""));
     ASSERT_EQ(c.request("PUT", "/api/buckets/last", "after the snapshots")->status, 200);
