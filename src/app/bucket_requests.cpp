@@ -252,7 +252,7 @@ void BucketRequests::put(const http::RequestHead& head, std::string_view id, bas
   const auto modified = static_cast<std::int64_t>(std::time(nullptr));
   store::PutOutcome outcome;
   if (durable_ != nullptr) {
-    if (durable_->put(id, std::move(body), content_type, modified, conditional ? &condition : nullptr, *loop_,
+    if (durable_->put(id, std::move(body), content_type, modified, conditional ? &condition : nullptr, loop_writes_,
                       deferrer, outcome, response)) {
       return;
     }
@@ -285,7 +285,7 @@ void BucketRequests::erase(const http::RequestHead& head, std::string_view id, h
   const store::Condition* conditions = object_fields(head).precondition_lines != 0 ? &condition : nullptr;
   store::EraseResult result;
   if (durable_ != nullptr) {
-    if (durable_->erase(id, conditions, *loop_, deferrer, result, response)) return;
+    if (durable_->erase(id, conditions, loop_writes_, deferrer, result, response)) return;
   } else {
     result = store_.erase(id, conditions);
   }

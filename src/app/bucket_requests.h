@@ -43,7 +43,7 @@ class BucketRequests {
         access_(any_token_required(access) ? access : nullptr),
         refusals_(refusals),
         durable_(durable),
-        loop_(loop) {}
+        loop_writes_{loop, false} {}
 
   // Before the body is read: false with `refusal` filled when the request is certain to be refused (401,
   // a bad Content-Type), so its body is never received.
@@ -71,7 +71,7 @@ class BucketRequests {
   const AccessTokens* access_;  // null when no access needs a token: then no request is checked at all
   RefusalMetrics& refusals_;
   DurableWrites* durable_;
-  net::EventLoop* loop_;
+  LoopWrites loop_writes_;
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
   char date_text_[http::kHttpDateBytes] = {};  // Last-Modified of date_second_

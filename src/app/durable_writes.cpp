@@ -55,7 +55,8 @@ class PendingWrite final : public store::Journal, public durable::Completion {
     } else {
       record = durable::delete_record(0, id_);
     }
-    const base::Result<std::uint64_t> submitted = owner_.log_.submit(record, std::move(value_owner), *this);
+    const base::Result<std::uint64_t> submitted =
+        owner_.log_.submit(record, std::move(value_owner), *this, durable::LogWriter::Wake::kLater);
     if (!submitted) {
       refusal_ = durable::is_no_space(submitted.status()) ? 507 : 503;
       return false;
@@ -164,15 +165,28 @@ std::shared_ptr<PendingWrite> make_pending(DurableWrites& owner, net::EventLoop&
 
 }  // namespace
 
+void DurableWrites::wake_log_after_batch(LoopWrites& loop) noexcept {
+  if (loop.wake_due) return;
+  try {
+    loop.loop->defer([this, &loop] {
+      loop.wake_due = false;
+      log_.wake();
+    });
+    loop.wake_due = true;
+  } catch (const std::exception&) {
+    log_.wake();
+  }
+}
+
 void DurableWrites::report_failure(const base::Status& status) noexcept {
   if (failed_.exchange(true, std::memory_order_relaxed)) return;
   if (on_log_failure_) on_log_failure_(status);
 }
 
 bool DurableWrites::put(std::string_view id, base::ByteBuilder&& body, std::string_view content_type,
-                        std::int64_t modified, const store::Condition* condition, net::EventLoop& loop,
+                        std::int64_t modified, const store::Condition* condition, LoopWrites& loop,
                         http::Deferrer& deferrer, store::PutOutcome& outcome, http::Response& response) noexcept {
-  const std::shared_ptr<PendingWrite> pending = make_pending(*this, loop);
+  const std::shared_ptr<PendingWrite> pending = make_pending(*this, *loop.loop);
   if (!pending) {
     outcome = {store::PutResult::kJournalRefused, {}};
     response = http::Response::error(503);
@@ -180,6 +194,7 @@ bool DurableWrites::put(std::string_view id, base::ByteBuilder&& body, std::stri
   }
   outcome = store_.put(id, std::move(body), content_type, modified, condition, pending.get());
   if (outcome.result == store::PutResult::kCreated || outcome.result == store::PutResult::kReplaced) {
+    wake_log_after_batch(loop);
     try {
       pending->answer_through(deferrer.defer());
       return true;
@@ -195,9 +210,9 @@ bool DurableWrites::put(std::string_view id, base::ByteBuilder&& body, std::stri
   return false;
 }
 
-bool DurableWrites::erase(std::string_view id, const store::Condition* condition, net::EventLoop& loop,
+bool DurableWrites::erase(std::string_view id, const store::Condition* condition, LoopWrites& loop,
                           http::Deferrer& deferrer, store::EraseResult& result, http::Response& response) noexcept {
-  const std::shared_ptr<PendingWrite> pending = make_pending(*this, loop);
+  const std::shared_ptr<PendingWrite> pending = make_pending(*this, *loop.loop);
   if (!pending) {
     result = store::EraseResult::kJournalRefused;
     response = http::Response::error(503);
@@ -205,6 +220,7 @@ bool DurableWrites::erase(std::string_view id, const store::Condition* condition
   }
   result = store_.erase(id, condition, pending.get());
   if (result == store::EraseResult::kErased) {
+    wake_log_after_batch(loop);
     try {
       pending->answer_through(deferrer.defer());
       return true;

@@ -39,6 +39,15 @@ namespace app {
 
 class PendingWrite;
 
+// What one event loop keeps for its writes: the loop, and whether a wake-up of the log thread is already
+// due at the end of its current batch of events. Records are submitted quietly (LogWriter::Wake::kLater)
+// and the log thread is woken once per batch, so that the records of a batch go in one write and the
+// loop is not preempted by the log thread once per record. One per loop thread (BucketRequests has it).
+struct LoopWrites {
+  net::EventLoop* loop = nullptr;
+  bool wake_due = false;
+};
+
 class DurableWrites {
  public:
   // `on_log_failure` runs once, on the log's thread, with the log's failure.
@@ -50,10 +59,10 @@ class DurableWrites {
   // Otherwise `outcome` says what happened; for kJournalRefused (nothing stored, or nothing acknowledged)
   // `response` holds the answer (503 or 507).
   bool put(std::string_view id, base::ByteBuilder&& body, std::string_view content_type, std::int64_t modified,
-           const store::Condition* condition, net::EventLoop& loop, http::Deferrer& deferrer,
+           const store::Condition* condition, LoopWrites& loop, http::Deferrer& deferrer,
            store::PutOutcome& outcome, http::Response& response) noexcept;
   // A DELETE, likewise.
-  bool erase(std::string_view id, const store::Condition* condition, net::EventLoop& loop, http::Deferrer& deferrer,
+  bool erase(std::string_view id, const store::Condition* condition, LoopWrites& loop, http::Deferrer& deferrer,
              store::EraseResult& result, http::Response& response) noexcept;
 
   bool log_failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
@@ -61,6 +70,8 @@ class DurableWrites {
  private:
   friend class PendingWrite;
   void report_failure(const base::Status& status) noexcept;
+  // Wakes the log thread at the end of the loop's batch of events (at once if that cannot be arranged).
+  void wake_log_after_batch(LoopWrites& loop) noexcept;
 
   store::BucketStore& store_;
   durable::LogWriter& log_;

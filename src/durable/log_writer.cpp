@@ -73,7 +73,7 @@ LogWriter::LogWriter(FileSystem& fs, base::MemoryAccount& queue_budget, LogWrite
 LogWriter::~LogWriter() { (void)close(); }
 
 base::Result<std::uint64_t> LogWriter::submit(const Record& record, base::SharedBytes value_owner,
-                                              Completion& completion) noexcept {
+                                              Completion& completion, Wake wake) noexcept {
   if (record.operation != Operation::kPut && record.operation != Operation::kDelete) {
     return base::Status::error("log writer: only puts and deletes are submitted", EINVAL);
   }
@@ -110,10 +110,27 @@ base::Result<std::uint64_t> LogWriter::submit(const Record& record, base::Shared
     return status;
   }
   const std::uint64_t sequence = next_sequence_++;
-  const bool woke = pending_.size() == 1;  // the thread waits only for an empty queue
+  // The thread waits only for an empty queue, so the first record wakes it, or the first one after quiet
+  // ones that nobody woke it for yet.
+  bool notify = false;
+  if (wake == Wake::kLater) {
+    quiet_ = quiet_ || pending_.size() == 1;
+  } else {
+    notify = pending_.size() == 1 || quiet_;
+    quiet_ = false;
+  }
   lock.unlock();
-  if (woke) work_.notify_one();
+  if (notify) work_.notify_one();
   return sequence;
+}
+
+void LogWriter::wake() noexcept {
+  {
+    const std::lock_guard lock(mutex_);
+    if (!quiet_) return;
+    quiet_ = false;
+  }
+  work_.notify_one();
 }
 
 base::Result<Rotation> LogWriter::rotate() noexcept {

@@ -146,8 +146,15 @@ class LogWriter {
   // until its logged() has run. Refused, with no completion to come: a record check_record() refuses or
   // an ownerless value over the bound (EINVAL), is_queue_full(), is_no_space() (or ENOMEM) while a failed
   // suffix completes, is_log_failure(), after close (ESHUTDOWN), out of memory.
-  base::Result<std::uint64_t> submit(const Record& record, base::SharedBytes value_owner,
-                                     Completion& completion) noexcept;
+  // With Wake::kLater the thread is not woken for it: the caller calls wake() once it has submitted what
+  // it has. An event loop submits the records of one batch of events so and wakes the thread once, after
+  // the batch (as Redis writes its AOF buffer in beforeSleep): they then go in one write, and the loop is
+  // not preempted by the log thread's wake-up once per record.
+  enum class Wake : std::uint8_t { kNow, kLater };
+  base::Result<std::uint64_t> submit(const Record& record, base::SharedBytes value_owner, Completion& completion,
+                                     Wake wake = Wake::kNow) noexcept;
+  // Lets the thread take what was submitted with Wake::kLater. Cheap when it has nothing to do.
+  void wake() noexcept;
 
   // Starts the next segment, as above; waits for the thread to have done it. A full disk when creating it
   // is reported and the log goes on in the current segment; any other failure fails the log.
@@ -210,6 +217,7 @@ class LogWriter {
   std::optional<RotationRequest> rotation_;
   std::optional<base::Result<Rotation>> rotation_result_;
   bool closing_ = false;
+  bool quiet_ = false;  // records went in with Wake::kLater since the thread was last woken
   bool failed_ = false;
   base::Status failure_;  // once failed_
   base::Status refusal_;  // while a failed suffix completes
