@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "storage_api: %s\n", failure.message.c_str());
       return failure.exit_status;
     }
-    durable_metrics.attach(durable_log->writer.get(), durable_log->recovery, *config.data_dir);
+    durable_metrics.attach(durable_log->writer.get(), durable_log->recovery, *config.data_dir, &file_system);
   }
 
   app::RequestMetrics request_metrics(effective.histogram_buckets, threads);

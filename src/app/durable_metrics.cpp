@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "durable/data_directory.h"
+#include "durable/segment.h"
 #include "metrics/exposition.h"
 
 namespace app {
@@ -89,6 +91,18 @@ void DurableMetrics::collect(metrics::TextWriter& out) const {
   counter(out, "storage_api_log_truncated_tails_total",
           "Torn tails (a write cut short by a crash) truncated at start-up.",
           static_cast<double>(recovery_.truncated_tails));
+
+  if (fs_ != nullptr && !data_dir_.empty()) {
+    if (const auto listing = durable::list_data_directory(*fs_, data_dir_); listing) {
+      std::uint64_t bytes = 0;
+      for (const std::uint64_t segment : listing->segments) {
+        if (const auto size = fs_->file_size(durable::segment_path(data_dir_, segment)); size) bytes += *size;
+      }
+      gauge(out, "storage_api_log_segments", "Log segment files in DATA_DIR.",
+            static_cast<double>(listing->segments.size()));
+      gauge(out, "storage_api_log_bytes", "Bytes of the log segment files in DATA_DIR.", static_cast<double>(bytes));
+    }
+  }
 
   struct statvfs disk {};
   if (!data_dir_.empty() && statvfs(data_dir_.c_str(), &disk) == 0) {

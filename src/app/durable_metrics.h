@@ -12,12 +12,15 @@
 //   storage_api_log_truncated_tails_total (torn tails cut at start-up)
 //   storage_api_data_dir_free_bytes, storage_api_data_dir_size_bytes (statvfs of DATA_DIR at scrape time:
 //   what an unprivileged process may still write, and the file system's size)
+//   storage_api_log_segments, storage_api_log_bytes (the segment files in DATA_DIR and their size, listed at
+//   scrape time: a handful of files, since snapshots delete what they cover)
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "durable/file_ops.h"
 #include "durable/log_writer.h"
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
@@ -36,10 +39,12 @@ class DurableMetrics final : public metrics::Collector {
   DurableMetrics();
   // The histogram the log writer observes its fdatasyncs into (LogWriterOptions::sync_seconds).
   metrics::ShardedHistogram& sync_seconds() noexcept { return sync_seconds_; }
-  void attach(const durable::LogWriter* log, const RecoveryFigures& recovery, std::string data_dir) noexcept {
+  void attach(const durable::LogWriter* log, const RecoveryFigures& recovery, std::string data_dir,
+              durable::FileSystem* fs) noexcept {
     log_ = log;
     recovery_ = recovery;
     data_dir_ = std::move(data_dir);
+    fs_ = fs;
   }
 
   void collect(metrics::TextWriter& out) const override;
@@ -50,6 +55,7 @@ class DurableMetrics final : public metrics::Collector {
   const durable::LogWriter* log_ = nullptr;
   RecoveryFigures recovery_;
   std::string data_dir_;
+  durable::FileSystem* fs_ = nullptr;
 };
 
 }  // namespace app

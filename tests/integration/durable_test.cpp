@@ -100,6 +100,10 @@ TEST_F(DurableTest, AcknowledgedObjectsSurviveARestartWithTheirMetadata) {
   const std::string metrics = harness::scrape(server.port());
   EXPECT_EQ(harness::metric_value(metrics, "storage_api_recovery_records"), 6);
   EXPECT_EQ(harness::metric_value(metrics, "storage_api_log_truncated_tails_total"), 0);
+  EXPECT_EQ(harness::metric_value(metrics, "storage_api_log_segments"), 2);
+  std::uintmax_t on_disk = 0;
+  for (const auto& segment : segments_in(data_dir())) on_disk += std::filesystem::file_size(segment);
+  EXPECT_EQ(harness::metric_value(metrics, "storage_api_log_bytes"), static_cast<double>(on_disk));
 }
 
 // Writers on their own ids, one request at a time, so each id's last acknowledged state and its one
