@@ -3,10 +3,11 @@
 // fields among every request's field lines, and a byte loop per candidate name made that one of a GET's
 // larger costs. Header-only, no allocation.
 //
-// A received name is a token (RFC 9110 5.6.2; the parser admits nothing else). Setting bit 0x20 of a
-// token character turns an upper-case letter into its lower-case one, '^' into '~' and '_' into DEL, and
-// leaves the rest as they are: so against a known name of lower-case letters and '-', one OR per byte is
-// an exact case-insensitive comparison.
+// Against a known name of lower-case letters and '-': bit 0x20 is set in the received bytes where the
+// known name has a letter (whose bit 0x40 marks it) and nowhere else, then the words are compared. Setting
+// it turns 'A'..'Z' into 'a'..'z' and no other byte into a letter, and a '-' is compared exactly (a CR
+// would otherwise pass for one: 0x0D | 0x20 is '-'), so the comparison is exact for any bytes, token or
+// not.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,13 +26,14 @@ Word load_word(const char* at) noexcept {
 
 template <typename Word>
 bool word_matches(const char* name, const char* known) noexcept {
-  constexpr auto kLowerCaseBits = static_cast<Word>(0x2020202020202020u);
-  return (load_word<Word>(name) | kLowerCaseBits) == load_word<Word>(known);
+  constexpr auto kLetterBits = static_cast<Word>(0x4040404040404040u);
+  const Word expected = load_word<Word>(known);
+  return (load_word<Word>(name) | ((expected & kLetterBits) >> 1)) == expected;
 }
 
 }  // namespace detail
 
-// Whether `name` (a token) is `known` (lower-case letters and '-' only) ignoring case.
+// Whether `name` is `known` (lower-case letters and '-' only) ignoring case.
 inline bool field_name_is(std::string_view name, std::string_view known) noexcept {
   const std::size_t size = known.size();
   if (name.size() != size) return false;
@@ -48,7 +50,7 @@ inline bool field_name_is(std::string_view name, std::string_view known) noexcep
     return detail::word_matches<std::uint32_t>(a, b) && detail::word_matches<std::uint32_t>(a + size - 4, b + size - 4);
   }
   for (std::size_t i = 0; i < size; ++i) {
-    if ((a[i] | 0x20) != b[i]) return false;
+    if ((a[i] | ((b[i] & 0x40) >> 1)) != b[i]) return false;
   }
   return true;
 }

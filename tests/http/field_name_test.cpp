@@ -1,5 +1,5 @@
 // field_name_is against the byte-by-byte case-insensitive comparison, for known names of every length the
-// word loads treat differently, with every token character in every position of the received name.
+// word loads treat differently, with every byte value in every position of the received name.
 #include "http/field_name.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 namespace http {
 namespace {
 
-TEST(FieldName, AgreesWithCaseInsensitiveEqualityOverTokens) {
+TEST(FieldName, AgreesWithCaseInsensitiveEqualityForEveryByte) {
   const std::string_view known_names[] = {"a",        "te",           "age",           "host",
                                           "range",    "accept",       "expect",        "if-match",
                                           "if-range", "content-type", "if-none-match", "authorization",
@@ -21,7 +21,6 @@ TEST(FieldName, AgreesWithCaseInsensitiveEqualityOverTokens) {
   for (const std::string_view known : known_names) {
     for (std::size_t position = 0; position < known.size(); ++position) {
       for (int c = 0; c < 256; ++c) {
-        if (!base::is_token_char(static_cast<char>(c))) continue;  // what the parser admits in a name
         std::string name(known);
         name[position] = static_cast<char>(c);
         ASSERT_EQ(field_name_is(name, known), base::equals_ignore_case(name, known)) << known << " " << name;
@@ -38,6 +37,7 @@ TEST(FieldName, IgnoresCaseAndLength) {
   EXPECT_FALSE(field_name_is("If-None-Matc", "if-none-match"));
   EXPECT_FALSE(field_name_is("If-None-Matchx", "if-none-match"));
   EXPECT_FALSE(field_name_is("If_None_Match", "if-none-match"));
+  EXPECT_FALSE(field_name_is("If-None\rMatch", "if-none-match")) << "a CR is not a '-' (0x0D | 0x20 is '-')";
   EXPECT_FALSE(field_name_is("", "a"));
   EXPECT_TRUE(field_name_is("", ""));
 }
