@@ -8,7 +8,7 @@
 # With symbols, everything is checked on it and the structure and size again on a copy stripped as the
 # Dockerfile strips (strip --strip-all). A stripped binary gets the structure and size checks only: the
 # canary, FORTIFY and landing-pad checks need symbols, so it says they were skipped.
-# MAX_STRIPPED_BYTES (default 1.5 MiB) is the stripped-size budget. Needs readelf, objdump and strip
+# MAX_STRIPPED_BYTES (default 1.75 MiB) is the stripped-size budget. Needs readelf, objdump and strip
 # (binutils); also runs Debian's hardening-check (devscripts) when it is installed.
 #
 # CET: the .note.gnu.property IBT and SHSTK markings survive a link only if every input object has them.
@@ -23,7 +23,7 @@ export CHECK_NAME=check_hardening
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools readelf objdump strip awk
 resolve_binary "${1:-}"
-max_stripped=${MAX_STRIPPED_BYTES:-$((3 * 1024 * 1024 / 2))}
+max_stripped=${MAX_STRIPPED_BYTES:-$((7 * 1024 * 1024 / 4))}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/check_hardening.XXXXXX")
 trap 'rm -rf "$work"' EXIT
