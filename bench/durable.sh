@@ -4,7 +4,7 @@
 # redis-server (appendonly yes, appendfsync always|everysec), each on one core with its load generator on
 # the other (wrk with bench/put_1k.lua; redis-benchmark -t set -d 1024). Then the replay at start-up
 # (MB/s of log read, against Redis loading its AOF), and the 16-byte GET's server CPU with and without
-# DATA_DIR. Then, with BIG=1 (default), BIG_BYTES (1 GiB) of 64 KiB objects: the replay of that much log
+# DATA_DIR, and against nginx's fixed 16-byte answer. Then, with BIG=1 (default), BIG_BYTES (1 GiB) of 64 KiB objects: the replay of that much log
 # and of a snapshot that size, each against a plain sequential read (cat) of the same files, and the p99
 # of 16-byte GETs while the snapshot is written against the p99 after it. Reports ratios measured in the
 # same run; loopback only, every step bounded in time or count.
@@ -32,7 +32,7 @@ readonly RESULTS_DIR="${RESULTS_DIR:-$REPO/bench/results}"
 WORK="$(mktemp -d "${DISK_DIR:-${TMPDIR:-/tmp}}/storage_api-durable-bench.XXXXXX")"
 readonly WORK
 readonly RUNS="$WORK/runs.tsv"
-readonly PORT_STORAGE=$((BASE_PORT + 0)) PORT_REDIS=$((BASE_PORT + 1))
+readonly PORT_STORAGE=$((BASE_PORT + 0)) PORT_REDIS=$((BASE_PORT + 1)) PORT_NGINX=$((BASE_PORT + 2))
 SERVER_PID=""
 
 log() { printf '[durable-bench] %s\n' "$*" >&2; }
@@ -43,8 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in wrk redis-server redis-benchmark redis-cli curl taskset cmake; do
-  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk redis-server curl util-linux cmake)"
+for tool in wrk redis-server redis-benchmark redis-cli nginx curl taskset cmake; do
+  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk redis-server nginx curl util-linux cmake)"
 done
 cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSTORAGE_API_BENCH=ON >/dev/null
 cmake --build "$BUILD_DIR" --parallel 2 --target storage_api object_loader >/dev/null
@@ -120,11 +120,46 @@ put_redis() {  # scenario repeat requests
   printf '%s\tredis\t%s\t%s\n' "$1" "$rps" "$(per_request_us $((after - before)) "$3")" >>"$RUNS"
   log "$(printf '%-14s redis       #%s %10s req/s' "$1" "$2" "$rps")"
 }
-get_storage() {  # scenario repeat
+# The reference for the GET: nginx answering a fixed 16-byte body, as bench/run.sh configures it.
+start_nginx() {
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$PORT_NGINX;
+    location / { return 200 "0123456789abcdef"; }
+  }
+}
+CONF
+  taskset -c "$SERVER_CPU" nginx -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+  SERVER_PID=$!
+  local i
+  for ((i = 0; i < 400; i++)); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT_NGINX/" && return 0
+    sleep 0.025
+  done
+  die "nginx did not start"
+}
+get_storage() {  # scenario repeat [url]
   local before after out="$WORK/get-$1-$2.txt" requests
+  local url="${3:-http://127.0.0.1:$PORT_STORAGE/api/buckets/small}"
   before="$(cpu_ticks "$SERVER_PID")"
-  taskset -c "$CLIENT_CPU" timeout $((DURATION + 20)) wrk -t1 -c64 -d"${DURATION}s" \
-    "http://127.0.0.1:$PORT_STORAGE/api/buckets/small" >"$out" 2>&1 || die "wrk failed"
+  taskset -c "$CLIENT_CPU" timeout $((DURATION + 20)) wrk -t1 -c64 -d"${DURATION}s" "$url" >"$out" 2>&1 ||
+    die "wrk failed"
   after="$(cpu_ticks "$SERVER_PID")"
   requests="$(awk '/ requests in / { print $1 }' "$out")"
   printf '%s\tstorage_api\t%s\t%s\n' "$1" "$(awk '/Requests\/sec:/ { print $2 }' "$out")" \
@@ -150,6 +185,9 @@ for ((r = 1; r <= REPEATS; r++)); do
     get_storage "get-$mode" "$r"
     stop_server
   done
+  start_nginx
+  get_storage get-nginx "$r" "http://127.0.0.1:$PORT_NGINX/"
+  stop_server
 done
 
 # Replay: the everysec run's log (the largest), against Redis loading the AOF it wrote in the same run.
@@ -238,9 +276,10 @@ report="$RESULTS_DIR/durable-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo
   echo "| 16-byte GET | req/s | server CPU/req |"
   echo "|---|---:|---:|"
-  for mode in memory durable; do echo "| $mode | $(column "get-$mode" storage_api 3) | $(column "get-$mode" storage_api 4) µs |"; done
+  for mode in memory durable nginx; do echo "| $mode | $(column "get-$mode" storage_api 3) | $(column "get-$mode" storage_api 4) µs |"; done
   echo
-  echo "GET CPU with DATA_DIR / without: $(div "$(column get-durable storage_api 4)" "$(column get-memory storage_api 4)")×"
+  echo "GET CPU with DATA_DIR / without: $(div "$(column get-durable storage_api 4)" "$(column get-memory storage_api 4)")×;"
+  echo "with DATA_DIR / nginx: $(div "$(column get-durable storage_api 4)" "$(column get-nginx storage_api 4)")×"
   echo
   echo "Replay: storage_api read $replay_bytes bytes ($replay_records records) in $replay_seconds s = $sa_mbps MB/s;"
   echo "Redis loaded its $aof_bytes-byte AOF in $redis_seconds s = $redis_mbps MB/s; ratio $(div "$sa_mbps" "$redis_mbps")×."
