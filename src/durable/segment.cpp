@@ -16,31 +16,42 @@ constexpr std::size_t kDigits = 20;  // UINT64_MAX has 20
 
 }  // namespace
 
-std::string segment_file_name(std::uint64_t segment) {
+std::string numbered_file_name(std::string_view prefix, std::uint64_t number, std::string_view suffix) {
   std::array<char, kDigits> digits{};
-  const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), segment);
+  const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), number);
   const auto written = static_cast<std::size_t>(converted.ptr - digits.data());
-  std::string name(kPrefix);
-  name.append(kDigits - written, '0').append(digits.data(), written).append(kSuffix);
+  std::string name(prefix);
+  name.append(kDigits - written, '0').append(digits.data(), written).append(suffix);
   return name;
 }
 
-std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) noexcept {
-  if (name.size() != kPrefix.size() + kDigits + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
+std::optional<std::uint64_t> parse_numbered_file_name(std::string_view name, std::string_view prefix,
+                                                      std::string_view suffix) noexcept {
+  if (name.size() != prefix.size() + kDigits + suffix.size() || !name.starts_with(prefix) ||
+      !name.ends_with(suffix)) {
     return std::nullopt;
   }
-  const std::string_view digits = name.substr(kPrefix.size(), kDigits);
-  std::uint64_t segment = 0;
-  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), segment);
-  if (parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size() || segment == 0) return std::nullopt;
-  return segment;
+  const std::string_view digits = name.substr(prefix.size(), kDigits);
+  std::uint64_t number = 0;
+  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size() || number == 0) return std::nullopt;
+  return number;
+}
+
+std::string path_in(const std::string& directory, const std::string& name) {
+  std::string path = directory;
+  if (!path.empty() && path.back() != '/') path.push_back('/');
+  return path + name;
+}
+
+std::string segment_file_name(std::uint64_t segment) { return numbered_file_name(kPrefix, segment, kSuffix); }
+
+std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) noexcept {
+  return parse_numbered_file_name(name, kPrefix, kSuffix);
 }
 
 std::string segment_path(const std::string& directory, std::uint64_t segment) {
-  std::string path = directory;
-  if (!path.empty() && path.back() != '/') path.push_back('/');
-  return path + segment_file_name(segment);
+  return path_in(directory, segment_file_name(segment));
 }
 
 base::Result<NewSegment> create_segment(FileSystem& fs, const std::string& directory, std::uint64_t segment,

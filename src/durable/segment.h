@@ -19,7 +19,15 @@
 
 namespace durable {
 
-// "segment-" + the number in 20 decimal digits + ".log": names sort as their numbers do.
+// <prefix> + a number (> 0) in 20 decimal digits + <suffix>: how segments and snapshots are named, so that
+// names sort as their numbers do. The parser takes nothing else (and no number 0).
+std::string numbered_file_name(std::string_view prefix, std::uint64_t number, std::string_view suffix);
+std::optional<std::uint64_t> parse_numbered_file_name(std::string_view name, std::string_view prefix,
+                                                      std::string_view suffix) noexcept;
+// `name` in `directory`, with one '/' between.
+std::string path_in(const std::string& directory, const std::string& name);
+
+// "segment-" + the number in 20 decimal digits + ".log".
 std::string segment_file_name(std::uint64_t segment);
 // The number of a name segment_file_name() made; nothing for any other name (or segment 0).
 std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) noexcept;

@@ -2,12 +2,12 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <new>
 #include <utility>
 
 #include "base/crc32c.h"
+#include "durable/segment.h"
 
 namespace durable {
 namespace {
@@ -15,7 +15,6 @@ namespace {
 constexpr std::string_view kPrefix = "snapshot-";
 constexpr std::string_view kSuffix = ".snap";
 constexpr std::string_view kTempSuffix = ".tmp";
-constexpr std::size_t kDigits = 20;
 constexpr int kDamagedErrno = EBADMSG;  // as recovery's damage (durable/recovery.h is_log_damaged)
 
 void store_u32(char* out, std::uint32_t value) noexcept {
@@ -35,12 +34,6 @@ std::uint64_t load_u64(const char* in) noexcept {
   return value;
 }
 
-std::string with_slash(const std::string& directory) {
-  std::string path = directory;
-  if (!path.empty() && path.back() != '/') path.push_back('/');
-  return path;
-}
-
 base::Status damaged(const std::string& path, std::size_t offset, std::string_view reason) {
   return base::Status::error("snapshot " + path + " is damaged at offset " + std::to_string(offset) + ": " +
                                  std::string(reason) +
@@ -51,17 +44,10 @@ base::Status damaged(const std::string& path, std::size_t offset, std::string_vi
 
 }  // namespace
 
-std::string snapshot_file_name(std::uint64_t segment) {
-  std::array<char, kDigits> digits{};
-  const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), segment);
-  const auto written = static_cast<std::size_t>(converted.ptr - digits.data());
-  std::string name(kPrefix);
-  name.append(kDigits - written, '0').append(digits.data(), written).append(kSuffix);
-  return name;
-}
+std::string snapshot_file_name(std::uint64_t segment) { return numbered_file_name(kPrefix, segment, kSuffix); }
 
 std::string snapshot_path(const std::string& directory, std::uint64_t segment) {
-  return with_slash(directory) + snapshot_file_name(segment);
+  return path_in(directory, snapshot_file_name(segment));
 }
 
 std::string snapshot_temp_path(const std::string& directory, std::uint64_t segment) {
@@ -71,15 +57,7 @@ std::string snapshot_temp_path(const std::string& directory, std::uint64_t segme
 std::optional<std::uint64_t> parse_snapshot_file_name(std::string_view name, bool& temp) noexcept {
   temp = name.ends_with(kTempSuffix);
   if (temp) name.remove_suffix(kTempSuffix.size());
-  if (name.size() != kPrefix.size() + kDigits + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
-    return std::nullopt;
-  }
-  const std::string_view digits = name.substr(kPrefix.size(), kDigits);
-  std::uint64_t segment = 0;
-  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), segment);
-  if (parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size() || segment == 0) return std::nullopt;
-  return segment;
+  return parse_numbered_file_name(name, kPrefix, kSuffix);
 }
 
 std::array<char, kSnapshotHeaderBytes> encode_snapshot_header(const SnapshotHeader& header) noexcept {
