@@ -153,6 +153,16 @@ int main(int argc, char** argv) {
   }
   // Every byte a client can make the process hold is charged to one of these before it is held.
   store::BucketStore store(plan.storage, *hash_key);
+  // Large values live in memory files, sent by sendfile from their pages; each holds a descriptor, so the
+  // connections (data and admin), the listeners, the log's files and a margin are kept out of the allowance.
+  constexpr std::size_t kDescriptorMargin = 256;
+  base::ValueFiles value_files(
+      config.sendfile_min_bytes == 0
+          ? 0
+          : app::value_file_allowance(plan.max_connections + config.admin_max_connections + kDescriptorMargin),
+      config.sendfile_min_bytes);
+  base::ValueFiles* large_values = config.sendfile_min_bytes != 0 ? &value_files : nullptr;
+  store.keep_large_values_in(large_values);
   base::MemoryAccount inflight_bodies(plan.inflight_bodies);
   base::MemoryAccount connection_memory(plan.connection_memory);
   base::MemoryAccount admin_memory(plan.admin_memory);
@@ -213,6 +223,7 @@ int main(int argc, char** argv) {
 
   server::ServerOptions options = server_options(config, plan, *address, threads);
   options.connection.accounts.bodies = &inflight_bodies;
+  options.connection.accounts.value_files = large_values;
   options.connection_memory = &connection_memory;
   if (admin_address) {
     options.admin_address = *admin_address;
@@ -274,7 +285,7 @@ int main(int argc, char** argv) {
                              app::MemoryMetrics::Area{"inflight_bodies", &inflight_bodies},
                              app::MemoryMetrics::Area{"connections", &connection_memory},
                              app::MemoryMetrics::Area{"admin", admin_address ? &admin_memory : nullptr}},
-                            plan.limit);
+                            plan.limit, large_values);
   metrics::ProcessCollector process;
   refusals.set_accept_rejections(
       [&server](std::size_t index) { return server.rejected(static_cast<server::Rejection>(index)); });
@@ -308,6 +319,7 @@ int main(int argc, char** argv) {
                            {"threads", static_cast<std::uint64_t>(threads)},
                            {"version", STORAGE_API_VERSION},
                            {"memory_budget", memory_json, true},
+                           {"value_files_limit", static_cast<std::uint64_t>(large_values ? large_values->max_files() : 0)},
                            {"config", effective_json, true}});
   }
 

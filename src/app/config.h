@@ -38,6 +38,7 @@ struct Config {
   std::optional<std::size_t> max_connections;  // MAX_CONNECTIONS: further connections are accepted and closed
   std::size_t max_connections_per_client = 64;  // MAX_CONNECTIONS_PER_CLIENT: per client IP on PORT; 0 = no cap
   std::size_t socket_buffer_bytes = 64 * 1024;  // SOCKET_BUFFER_BYTES: SO_SNDBUF and SO_RCVBUF, 4KiB..16MiB
+  std::size_t sendfile_min_bytes = 256 * 1024;  // SENDFILE_MIN_BYTES: values kept in memory files; 0 = never
   std::size_t max_header_bytes = 16 * 1024;    // MAX_HEADER_BYTES: larger heads get 431
   std::size_t max_request_line = 8 * 1024;     // MAX_REQUEST_LINE: longer lines get 414
   std::uint32_t header_timeout_ms = 10000;     // HEADER_TIMEOUT_MS: whole head must arrive within it (408)

@@ -253,6 +253,13 @@ constexpr Option kOptions[] = {
           return store(parse_size(v), 4 << 10, 16 << 20, c.socket_buffer_bytes,
                        "expected a size from 4KiB to 16MiB, optionally with a K, M or G suffix, e.g. 65536 or 64KiB");
         }),
+    option<&Config::sendfile_min_bytes, Unit::kBytes>(
+        "sendfile-min-bytes", "SENDFILE_MIN_BYTES",
+        "Values at least this large are kept in memory files and sent with sendfile; 0 = never",
+        [](std::string_view v, Config& c) {
+          return store(parse_size(v), 0, kSizeMax, c.sendfile_min_bytes,
+                       "expected a size, optionally with a K, M or G suffix, e.g. 262144 or 256KiB; 0 = never");
+        }),
     size_option<&Config::max_header_bytes>("max-header-bytes", "MAX_HEADER_BYTES",
                                            "Largest request head; larger heads get 431"),
     size_option<&Config::max_request_line>("max-request-line", "MAX_REQUEST_LINE",

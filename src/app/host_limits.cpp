@@ -1,6 +1,7 @@
 #include "app/host_limits.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -196,6 +197,27 @@ std::optional<MemoryLimit> detect_memory_limit(const CgroupPaths& paths) {
     return MemoryLimit{*bytes, "cgroup v1 memory.limit_in_bytes"};
   }
   return std::nullopt;
+}
+
+std::size_t value_file_allowance(std::uint64_t descriptor_limit, std::uint64_t max_map_count,
+                                 std::size_t reserved_descriptors) noexcept {
+  const std::uint64_t descriptors = descriptor_limit > reserved_descriptors ? descriptor_limit - reserved_descriptors : 0;
+  const std::uint64_t allowance = std::min(descriptors, max_map_count / 2);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(allowance, std::numeric_limits<std::size_t>::max()));
+}
+
+std::size_t value_file_allowance(std::size_t reserved_descriptors) {
+  rlimit descriptors{};
+  if (::getrlimit(RLIMIT_NOFILE, &descriptors) != 0) return 0;
+  std::uint64_t max_map_count = 65530;
+  if (const std::optional<std::string> contents = read_small_file("/proc/sys/vm/max_map_count")) {
+    if (const std::optional<std::uint64_t> parsed = base::parse_unsigned(base::trim_whitespace(*contents))) {
+      max_map_count = *parsed;
+    }
+  }
+  const std::uint64_t limit = descriptors.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max()
+                                                                     : static_cast<std::uint64_t>(descriptors.rlim_cur);
+  return value_file_allowance(limit, max_map_count, reserved_descriptors);
 }
 
 }  // namespace app

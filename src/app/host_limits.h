@@ -10,6 +10,7 @@
 // functions are pure, and the walk takes its paths as a parameter, so both are tested without the real
 // /proc and /sys.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,5 +57,13 @@ std::optional<std::size_t> bytes_from_cgroup_v1_limit(std::string_view contents)
 // controller list names it). "" (the mount point itself) without such a line or when the path would climb
 // out of the hierarchy.
 std::string cgroup_path(std::string_view proc_self_cgroup, std::string_view v1_controller = {});
+
+// How many stored values may live in memory files (base/value_files.h), each holding a descriptor and a
+// mapping: what the descriptor limit leaves after `reserved_descriptors` (connections, listeners, the log
+// and a margin), and at most half of vm.max_map_count, so that the heap keeps room for its own mappings.
+std::size_t value_file_allowance(std::uint64_t descriptor_limit, std::uint64_t max_map_count,
+                                 std::size_t reserved_descriptors) noexcept;
+// The same from RLIMIT_NOFILE and /proc/sys/vm/max_map_count (65530, the kernel's default, when unreadable).
+std::size_t value_file_allowance(std::size_t reserved_descriptors);
 
 }  // namespace app

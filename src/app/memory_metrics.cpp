@@ -27,6 +27,17 @@ void MemoryMetrics::collect(metrics::TextWriter& out) const {
   out.family("storage_api_inflight_body_bytes", "Request body bytes reserved for uploads being received.",
              metrics::MetricType::kGauge);
   out.sample("storage_api_inflight_body_bytes", {}, static_cast<double>(bodies ? bodies->used() : 0));
+  out.family("storage_api_value_files", "Stored values kept in memory files and sent with sendfile.",
+             metrics::MetricType::kGauge);
+  out.sample("storage_api_value_files", {}, static_cast<double>(value_files_ ? value_files_->in_use() : 0));
+  out.family("storage_api_value_files_limit", "How many values may be kept in memory files (descriptors allow).",
+             metrics::MetricType::kGauge);
+  out.sample("storage_api_value_files_limit", {}, static_cast<double>(value_files_ ? value_files_->max_files() : 0));
+  out.family("storage_api_value_file_refusals_total",
+             "Large values kept on the heap instead, because the memory-file allowance was used up.",
+             metrics::MetricType::kCounter);
+  out.sample("storage_api_value_file_refusals_total", {},
+             static_cast<double>(value_files_ ? value_files_->refusals() : 0));
 }
 
 }  // namespace app

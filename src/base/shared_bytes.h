@@ -10,14 +10,22 @@
 // store's memory, and a value replaced or deleted while a slow client still reads it stays counted until
 // that client is done.
 //
+// With a ValueFiles allowance (base/value_files.h), a block that grows to its min_bytes() moves once into an
+// anonymous memory file (memfd) mapped in its place, so that a response can send it with sendfile() from
+// the file's pages; such a block is charged its mapped pages plus the kernel's cost of the file, and gives
+// its descriptor and its place in the allowance back with its last reference. Pages the kernel still
+// references from a socket outlive the file unchanged: a stored value is never written once frozen.
+//
 // Neither type throws: allocation failure is reported as false or as a null SharedBytes.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "base/memory_account.h"
+#include "base/value_files.h"
 
 namespace base {
 
@@ -27,7 +35,8 @@ class ByteBuilder {
  public:
   ByteBuilder() noexcept = default;
   // Charges to `account` (none: the bytes are paid for by no budget, as in tests).
-  explicit ByteBuilder(MemoryAccount* account) noexcept : charge_(account ? MemoryReservation(*account) : MemoryReservation()) {}
+  explicit ByteBuilder(MemoryAccount* account, ValueFiles* files = nullptr) noexcept
+      : charge_(account ? MemoryReservation(*account) : MemoryReservation()), files_(files) {}
   ~ByteBuilder();
   ByteBuilder(ByteBuilder&& other) noexcept;
   ByteBuilder& operator=(ByteBuilder&& other) noexcept;
@@ -46,6 +55,7 @@ class ByteBuilder {
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
   bool empty() const noexcept { return size_ == 0; }
+  bool file_backed() const noexcept { return fd_ >= 0; }
   const MemoryReservation& charge() const noexcept { return charge_; }
   MemoryAccount* account() const noexcept { return charge_.account(); }
 
@@ -57,11 +67,16 @@ class ByteBuilder {
  private:
   char* data() const noexcept;
   bool resize_block(std::size_t capacity) noexcept;
+  bool move_to_file(std::size_t capacity) noexcept;
+  bool resize_file(std::size_t capacity) noexcept;
 
   void* block_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
   MemoryReservation charge_;
+  ValueFiles* files_ = nullptr;
+  int fd_ = -1;              // the memory file behind block_, or -1 while block_ is a heap block
+  std::size_t mapped_ = 0;   // the file's mapped length
 };
 
 class SharedBytes {
@@ -74,7 +89,8 @@ class SharedBytes {
   SharedBytes& operator=(SharedBytes&& other) noexcept;
 
   // A charged copy of `bytes`; null when the account or the allocator refuses.
-  static SharedBytes copy_of(std::string_view bytes, MemoryAccount* account = nullptr) noexcept;
+  static SharedBytes copy_of(std::string_view bytes, MemoryAccount* account = nullptr,
+                             ValueFiles* files = nullptr) noexcept;
 
   explicit operator bool() const noexcept { return header_ != nullptr; }
   std::string_view view() const noexcept;
@@ -89,12 +105,25 @@ class SharedBytes {
   // null otherwise, because other owners may be reading it.
   MemoryReservation* sole_owner_charge() noexcept;
 
-  // Bytes of bookkeeping in front of the data in every block (counted in its charge).
+  // Where the byte at `at` (within view()) lies in the block's memory file, for sendfile(); nullopt for a
+  // heap block.
+  struct FileLocation {
+    int fd = -1;
+    std::uint64_t offset = 0;
+  };
+  std::optional<FileLocation> file_location(const char* at) const noexcept;
+  bool file_backed() const noexcept;
+
+  // Bytes of bookkeeping in front of the data in every heap block (counted in its charge).
   static std::size_t header_bytes() noexcept;
+  // The most a frozen block of `size` bytes built with `files` is charged: on the heap, or, when `files`
+  // may take it, in a memory file (page rounding and the kernel's cost of the file included).
+  static std::size_t largest_charge(std::size_t size, const ValueFiles* files) noexcept;
 
  private:
   friend class ByteBuilder;
   struct Header;
+  struct FileHeader;
   explicit SharedBytes(Header* header) noexcept : header_(header) {}
   void ref() const noexcept;
   void unref() noexcept;

@@ -27,7 +27,7 @@ Connection::Connection(const ConnectionConfig& config, Handler& handler, const D
       output_(config.accounts.buffers),
       parser_(config.limits.parser),
       head_copy_(config.accounts.buffers),
-      body_(config.accounts.bodies),
+      body_(config.accounts.bodies, config.accounts.value_files),
       opened_(opened),
       last_activity_(opened) {}
 

@@ -62,6 +62,7 @@ struct ConnectionTimeouts {
 struct ConnectionAccounts {
   base::MemoryAccount* bodies = nullptr;   // request bodies being received
   base::MemoryAccount* buffers = nullptr;  // input, head copies and owned output
+  base::ValueFiles* value_files = nullptr;  // large bodies may be received into memory files
 };
 
 struct ConnectionConfig {
@@ -100,7 +101,11 @@ class Connection {
   std::span<char> direct_input() noexcept;
   void on_received_direct(std::size_t n) noexcept;
   void on_peer_closed() noexcept;
-  std::size_t gather_output(std::span<iovec> out) const noexcept { return output_.gather(out); }
+  std::size_t gather_output(std::span<iovec> out, bool* file_follows = nullptr) const noexcept {
+    return output_.gather(out, file_follows);
+  }
+  // The next output when it lies in a stored value's memory file, to be sent with sendfile().
+  std::optional<OutputQueue::FileSlice> file_output() const noexcept { return output_.front_file_slice(); }
   void on_written(std::size_t n) noexcept;
   void on_write_blocked() noexcept;
 

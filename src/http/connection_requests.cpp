@@ -342,7 +342,7 @@ void Connection::reset_for_next_request() noexcept {
   parser_.reset();
   // A fresh builder rather than clear(): a handler that moved the body out (into the store) took the
   // builder's account with it, and the next body must be charged to the in-flight budget again.
-  body_ = base::ByteBuilder(config_.accounts.bodies);
+  body_ = base::ByteBuilder(config_.accounts.bodies, config_.accounts.value_files);
   body_remaining_ = 0;
   body_received_ = 0;
   head_copy_.consume(head_copy_.size());

@@ -41,12 +41,14 @@ bool OutputQueue::reserve_shared_slice() noexcept {
 void OutputQueue::append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept {
   if (slice.empty()) return;
   if (first_ == segments_.size() && !owned_.empty()) segments_.push_back(Segment{{}, nullptr, owned_.size()});
-  segments_.push_back(Segment{std::move(owner), slice.data(), slice.size()});
+  const bool in_file = owner.file_backed();
+  segments_.push_back(Segment{std::move(owner), slice.data(), slice.size(), in_file});
   total_ += slice.size();
   ++shared_slices_;
 }
 
-std::size_t OutputQueue::gather(std::span<iovec> out) const noexcept {
+std::size_t OutputQueue::gather(std::span<iovec> out, bool* file_follows) const noexcept {
+  if (file_follows != nullptr) *file_follows = false;
   if (out.empty() || total_ == 0) return 0;
   const std::string_view owned = owned_.readable();
   if (first_ == segments_.size()) {
@@ -57,6 +59,10 @@ std::size_t OutputQueue::gather(std::span<iovec> out) const noexcept {
   std::size_t owned_offset = 0;
   for (std::size_t i = first_; i < segments_.size() && count < out.size(); ++i) {
     const Segment& segment = segments_[i];
+    if (segment.in_file) {
+      if (file_follows != nullptr) *file_follows = true;
+      break;
+    }
     if (segment.owner) {
       out[count++] = iovec{const_cast<char*>(segment.data), segment.length};
     } else {
@@ -65,6 +71,14 @@ std::size_t OutputQueue::gather(std::span<iovec> out) const noexcept {
     }
   }
   return count;
+}
+
+std::optional<OutputQueue::FileSlice> OutputQueue::front_file_slice() const noexcept {
+  if (first_ == segments_.size() || !segments_[first_].in_file) return std::nullopt;
+  const Segment& segment = segments_[first_];
+  const std::optional<base::SharedBytes::FileLocation> location = segment.owner.file_location(segment.data);
+  if (!location) return std::nullopt;
+  return FileSlice{location->fd, location->offset, segment.length};
 }
 
 void OutputQueue::consume(std::size_t n) noexcept {

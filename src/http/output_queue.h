@@ -3,11 +3,14 @@
 // generated bodies) and shared slices of stored values — gathered into iovecs so one sendmsg writes a
 // head and its body together. A large GET therefore costs the connection only its head: the body is sent
 // from the store's own memory, whose charge stays with the stored value (SharedBytes), and the owned bytes
-// are charged to the connection's buffer account as they grow. Nothing here throws; growth that the
-// account or the allocator refuses is reported as false.
+// are charged to the connection's buffer account as they grow. A slice of a value kept in a memory file
+// (base/shared_bytes.h) is not gathered but offered as a FileSlice, for the server to send with sendfile().
+// Nothing here throws; growth that the account or the allocator refuses is reported as false.
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -31,8 +34,17 @@ class OutputQueue {
   [[nodiscard]] bool reserve_shared_slice() noexcept;
   void append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept;
 
-  // The next bytes to write, as at most out.size() iovecs; their count.
-  std::size_t gather(std::span<iovec> out) const noexcept;
+  // The next bytes to write, as at most out.size() iovecs; their count. Gathering stops before a slice in
+  // a memory file; `file_follows` (when given) says whether one comes right after what was gathered, so
+  // the caller can send with MSG_MORE and let a head share its first segment with the body.
+  std::size_t gather(std::span<iovec> out, bool* file_follows = nullptr) const noexcept;
+  // When the next bytes to write lie in a memory file: which, where and how many (for sendfile()).
+  struct FileSlice {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::size_t length = 0;
+  };
+  std::optional<FileSlice> front_file_slice() const noexcept;
   void consume(std::size_t n) noexcept;  // the first n gathered bytes were written
 
   bool empty() const noexcept { return total_ == 0; }
@@ -48,6 +60,7 @@ class OutputQueue {
     base::SharedBytes owner;
     const char* data = nullptr;
     std::size_t length = 0;
+    bool in_file = false;  // owner's bytes are in a memory file: sent by sendfile, not gathered
   };
 
   base::Buffer owned_;

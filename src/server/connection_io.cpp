@@ -1,6 +1,7 @@
 #include "server/connection_io.h"
 
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -92,26 +93,42 @@ std::optional<http::Connection::Directive> ConnectionIo::read_some(Clock::time_p
 }
 
 ConnectionIo::WriteOutcome ConnectionIo::write_some() noexcept {
+  // A stored value in a memory file goes from its pages by sendfile() (SIGPIPE is ignored by main, as
+  // sendfile has no MSG_NOSIGNAL); what precedes it, usually the head, is sent with MSG_MORE so that it
+  // shares a segment with the body's first bytes.
+  if (const std::optional<http::OutputQueue::FileSlice> file = conn_.file_output()) {
+    for (;;) {
+      off_t offset = static_cast<off_t>(file->offset);
+      const ssize_t n = ::sendfile(fd_.get(), file->fd, &offset, file->length);
+      if (const std::optional<WriteOutcome> outcome = after_write(n)) return *outcome;
+    }
+  }
   std::array<iovec, kWriteIovecs> iov;
-  const std::size_t count = conn_.gather_output(iov);
+  bool file_follows = false;
+  const std::size_t count = conn_.gather_output(iov, &file_follows);
   if (count == 0) return WriteOutcome::kBlocked;
   msghdr message{};
   message.msg_iov = iov.data();
   message.msg_iovlen = count;
+  const int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (file_follows ? MSG_MORE : 0);
   for (;;) {
-    const ssize_t n = ::sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      conn_.on_written(static_cast<std::size_t>(n));
-      return WriteOutcome::kProgress;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      conn_.on_write_blocked();
-      write_blocked_ = true;
-      return WriteOutcome::kBlocked;
-    }
-    return WriteOutcome::kFailed;
+    const ssize_t n = ::sendmsg(fd_.get(), &message, flags);
+    if (const std::optional<WriteOutcome> outcome = after_write(n)) return *outcome;
   }
+}
+
+std::optional<ConnectionIo::WriteOutcome> ConnectionIo::after_write(ssize_t n) noexcept {
+  if (n > 0) {
+    conn_.on_written(static_cast<std::size_t>(n));
+    return WriteOutcome::kProgress;
+  }
+  if (n < 0 && errno == EINTR) return std::nullopt;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    conn_.on_write_blocked();
+    write_blocked_ = true;
+    return WriteOutcome::kBlocked;
+  }
+  return WriteOutcome::kFailed;
 }
 
 void ConnectionIo::pump(Clock::time_point now, std::optional<http::Connection::Directive> known) noexcept {

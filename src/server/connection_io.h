@@ -4,6 +4,8 @@
 // nothing else: every protocol and timing decision is http::Connection's. Reads go into the worker's
 // shared read buffer (or straight into a body), so an idle or trickling connection holds only the bytes
 // it has actually sent; writes gather the connection's queued output into one sendmsg.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -51,6 +53,8 @@ class ConnectionIo final : public net::IoHandler {
   // The directive of the last advance() after a read, unless something was reported since.
   std::optional<http::Connection::Directive> read_some(Clock::time_point now) noexcept;
   WriteOutcome write_some() noexcept;
+  // What a write's result means for the connection; nullopt: interrupted, write again.
+  std::optional<WriteOutcome> after_write(ssize_t n) noexcept;
   // False when the connection was closed.
   bool carry_out(const http::Connection::Directive& directive) noexcept;
 

@@ -122,7 +122,7 @@ PutOutcome BucketStore::put(std::string_view id, std::string_view value, std::st
   if (!prepare(id, value, content_type, modified, in)) return {PutResult::kCapacityExceeded, {}};
   if (in.shape.large) {
     // Charged to no account yet: store() reserves it on the store's.
-    in.block = base::SharedBytes::copy_of(value);
+    in.block = base::SharedBytes::copy_of(value, nullptr, value_files_);
     if (!in.block) {
       types_.release(in.shape.type_code);
       return {PutResult::kCapacityExceeded, {}};

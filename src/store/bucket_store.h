@@ -123,6 +123,9 @@ class BucketStore {
   BucketStore(std::size_t max_bytes, const base::HashKey& key, std::size_t shard_count = 64);
   ~BucketStore();
   BucketStore(const BucketStore&) = delete;
+  // Values copied in by put(id, string_view) (recovery's path) that are large enough then live in memory
+  // files from this allowance, as received bodies do (base/value_files.h). Before any other call.
+  void keep_large_values_in(base::ValueFiles* files) noexcept { value_files_ = files; }
   BucketStore& operator=(const BucketStore&) = delete;
 
   // Stores the builder's bytes: a small value is copied into its entry (the builder is freed after the
@@ -211,6 +214,7 @@ class BucketStore {
   const std::size_t shard_count_;
   ContentTypes types_;
   std::unique_ptr<Shard[]> shards_;
+  base::ValueFiles* value_files_ = nullptr;
 };
 
 }  // namespace store

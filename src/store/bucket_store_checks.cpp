@@ -17,7 +17,7 @@ bool BucketStore::would_fit(std::string_view id, std::size_t value_size) const n
   const EntryShape shape = EntryShape::of(id.size(), entry::kNoType, 0, value_size);
   const std::size_t size_class = SizeClasses::of(shape.bytes());
   const std::size_t block =
-      shape.large ? saturating_add(base::SharedBytes::header_bytes() + kLargeBlockOverheadBytes, value_size) : 0;
+      shape.large ? saturating_add(base::SharedBytes::largest_charge(value_size, value_files_), kLargeBlockOverheadBytes) : 0;
   const std::uint64_t id_hash = hash(id);
   const Shard& shard = shards_[shard_of(id_hash)];
   const std::uint32_t capacity = shard.table.capacity();

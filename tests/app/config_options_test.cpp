@@ -45,6 +45,7 @@ const SettingCase kSettings[] = {
     {"max-connections", "MAX_CONNECTIONS", "77", R"("max_connections":77)"},
     {"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "0", R"("max_connections_per_client":0)"},
     {"socket-buffer-bytes", "SOCKET_BUFFER_BYTES", "128KiB", R"("socket_buffer_bytes":131072)"},
+    {"sendfile-min-bytes", "SENDFILE_MIN_BYTES", "1MiB", R"("sendfile_min_bytes":1048576)"},
     {"max-header-bytes", "MAX_HEADER_BYTES", "32Ki", R"("max_header_bytes":32768)"},
     {"max-request-line", "MAX_REQUEST_LINE", "4000", R"("max_request_line":4000)"},
     {"header-timeout", "HEADER_TIMEOUT_MS", "2s", R"("header_timeout_ms":2000)"},
@@ -245,6 +246,7 @@ TEST(ParseConfig, RangeBoundsAreAccepted) {
       {"ADMIN_MAX_CONNECTIONS", "1024", R"("admin_max_connections":1024)"},
       {"SOCKET_BUFFER_BYTES", "4KiB", R"("socket_buffer_bytes":4096)"},
       {"SOCKET_BUFFER_BYTES", "16MiB", R"("socket_buffer_bytes":16777216)"},
+      {"SENDFILE_MIN_BYTES", "0", R"("sendfile_min_bytes":0)"},
       {"BODY_MIN_RATE", "0K", R"("body_min_rate":0)"},
       {"BODY_MIN_RATE", "1G", R"("body_min_rate":1073741824)"},
       {"MAX_CONNECTIONS_PER_CLIENT", "100000", R"("max_connections_per_client":100000)"},
@@ -302,7 +304,8 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"({"host":"0.0.0.0","port":5000,"admin_port":null,"admin_max_connections":16,"threads":0,)"
             R"("max_memory_bytes":null,"max_storage_bytes":null,"max_inflight_body_bytes":null,)"
             R"("max_body_bytes":null,"max_connection_memory_bytes":null,"max_connections":null,)"
-            R"("max_connections_per_client":64,"socket_buffer_bytes":65536,"max_header_bytes":16384,)"
+            R"("max_connections_per_client":64,"socket_buffer_bytes":65536,"sendfile_min_bytes":262144,)"
+            R"("max_header_bytes":16384,)"
             R"("max_request_line":8192,"header_timeout_ms":10000,"body_timeout_ms":30000,"body_min_rate":1024,)"
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
             R"("histogram_buckets":null,"log_level":"info","access_log":false,)"

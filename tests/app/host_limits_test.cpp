@@ -245,5 +245,12 @@ TEST(DetectMemoryLimit, TheRealHostGivesAPlausibleAnswer) {
   }
 }
 
+TEST(ValueFileAllowance, IsWhatDescriptorsLeaveAndAtMostHalfTheMappings) {
+  EXPECT_EQ(value_file_allowance(1024, 65530, 300), 724u);
+  EXPECT_EQ(value_file_allowance(1 << 20, 65530, 300), 32765u) << "vm.max_map_count bounds a high descriptor limit";
+  EXPECT_EQ(value_file_allowance(256, 65530, 300), 0u) << "no descriptors left: every value stays on the heap";
+  EXPECT_EQ(value_file_allowance(1024, 0, 300), 0u);
+}
+
 }  // namespace
 }  // namespace app
