@@ -69,6 +69,7 @@ ByteBuilder::ByteBuilder(ByteBuilder&& other) noexcept
       charge_(std::move(other.charge_)),
       files_(other.files_),
       fd_(std::exchange(other.fd_, -1)),
+      file_refused_(std::exchange(other.file_refused_, false)),
       mapped_(std::exchange(other.mapped_, 0)) {}
 
 ByteBuilder& ByteBuilder::operator=(ByteBuilder&& other) noexcept {
@@ -80,6 +81,7 @@ ByteBuilder& ByteBuilder::operator=(ByteBuilder&& other) noexcept {
     charge_ = std::move(other.charge_);
     files_ = other.files_;
     fd_ = std::exchange(other.fd_, -1);
+    file_refused_ = std::exchange(other.file_refused_, false);
     mapped_ = std::exchange(other.mapped_, 0);
   }
   return *this;
@@ -107,7 +109,10 @@ void ByteBuilder::clear() noexcept {
 
 bool ByteBuilder::resize_block(std::size_t capacity) noexcept {
   if (fd_ >= 0) return resize_file(capacity);
-  if (files_ != nullptr && capacity >= files_->min_bytes() && move_to_file(capacity)) return true;
+  if (files_ != nullptr && !file_refused_ && capacity >= files_->min_bytes()) {
+    if (move_to_file(capacity)) return true;
+    file_refused_ = true;  // asked once per body, so the refusals count bodies, not growth steps
+  }
   // Charge first: the budget must agree before the allocator is asked.
   const std::size_t before = charge_.bytes();
   if (!charge_.resize(kHeaderBytes + capacity)) return false;

@@ -76,6 +76,7 @@ class ByteBuilder {
   MemoryReservation charge_;
   ValueFiles* files_ = nullptr;
   int fd_ = -1;              // the memory file behind block_, or -1 while block_ is a heap block
+  bool file_refused_ = false;  // the allowance said no once: this body stays on the heap
   std::size_t mapped_ = 0;   // the file's mapped length
 };
 
