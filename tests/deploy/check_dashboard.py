@@ -10,7 +10,10 @@ the panels the project requires exist. Live: the template variable queries and e
 with the dashboard variables substituted, evaluate without error through the Prometheus HTTP API over the
 last minutes, and return data (the service was scraped under traffic, so every panel must show something);
 the two required panels return the series they exist for, and the Durability row (the service runs
-with DATA_DIR) shows the log's writes, its error kinds and the recovery.
+with DATA_DIR) shows the log's writes, its error kinds and the recovery. The SLO row reads the series
+recorded by grafana/prometheus-slo.yml (so Prometheus must evaluate it), per job: the SLOs are the
+service's, not an instance's. The latency percentiles prefer the native histogram and fall back on the
+classic buckets.
 
 Prints one "ok"/"FAIL" line per check and exits 1 if any check failed. Standard library only.
 """
@@ -95,6 +98,13 @@ def main():
     collect(dashboard.get("panels", []))
     ids = [p.get("id") for p in panels]
     check(len(ids) == len(set(ids)), "panel ids are unique")
+    rows = sorted((p for p in panels if p.get("type") == "row"), key=lambda r: r.get("gridPos", {}).get("y", 0))
+
+    def row_of(panel):
+        y = panel.get("gridPos", {}).get("y", 0)
+        above = [r for r in rows if r.get("gridPos", {}).get("y", 0) < y]
+        return above[-1].get("title") if above else None
+
     queries = []  # (panel title, refId, expr)
     for p in panels:
         if p.get("type") == "row":
@@ -113,29 +123,35 @@ def main():
             windows = re.findall(r"\[([^\]]+)\]", expr)
             check(all(w == "$__rate_interval" for w in windows), f"panel '{title}' query {ref}: ranges use $__rate_interval",
                   str(windows))
-            check("$job" in expr and "$instance" in expr, f"panel '{title}' query {ref}: filtered by $job and $instance")
+            if row_of(p) == "SLO":
+                check("$job" in expr and "slo:" in expr,
+                      f"panel '{title}' query {ref}: a series recorded by the SLO rules, filtered by $job")
+            else:
+                check("$job" in expr and "$instance" in expr, f"panel '{title}' query {ref}: filtered by $job and $instance")
             queries.append((title, ref, expr))
 
     by_title = {p.get("title"): p for p in panels}
-    # Every panel the dashboard has shipped with stays (people look for them by name), and the memory
-    # budget and durability rows hold their panels.
+    # Every panel the dashboard has shipped with stays (people look for them by name), and the SLO,
+    # memory budget and durability rows hold their panels.
     required = ["Targets up", "Request rate", "5xx ratio", "Storage used", "Uptime", "Version", "HTTP",
                 "Average HTTP Request Duration", "HTTP Status Codes", "Latency percentiles", "Request rate by route",
                 "Error ratio", "p99 latency by route", "In-flight requests", "Connections", "Store", "Stored buckets",
                 "Stored bytes", "Process", "Process memory", "Process CPU", "File descriptors", "Memory budget",
                 "Memory budget vs used by area", "In-flight body bytes", "Refusals by reason", "Durability",
                 "Log fdatasync latency", "Records per commit", "Log write rate", "Log errors by kind",
-                "Data volume free space", "Recovery duration"]
+                "Data volume free space", "Recovery duration", "SLO", "SLI over 30 days",
+                "Error budget remaining (30 days)", "SLI and objective", "Burn rate: availability", "Burn rate: latency"]
     missing = [t for t in required if t not in by_title]
     check(not missing, f"the dashboard has its {len(required)} required panels and rows", f"missing {missing}")
-    rows = sorted((p for p in panels if p.get("type") == "row"), key=lambda r: r.get("gridPos", {}).get("y", 0))
-
-    def row_of(panel):
-        y = panel.get("gridPos", {}).get("y", 0)
-        above = [r for r in rows if r.get("gridPos", {}).get("y", 0) < y]
-        return above[-1].get("title") if above else None
-
+    windows = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
     row_panels = {
+        "SLO": {"SLI over 30 days": ["slo:sli_error:ratio_rate30d"],
+                "Error budget remaining (30 days)": ["slo:error_budget_remaining:ratio"],
+                "SLI and objective": ["slo:sli_error:ratio_rate5m", "slo:objective:ratio"],
+                "Burn rate: availability": ['slo="bucket-availability"', "slo:error_budget:ratio"] +
+                                           [f"slo:sli_error:ratio_rate{w}{{" for w in windows],
+                "Burn rate: latency": ['slo="bucket-latency"', "slo:error_budget:ratio"] +
+                                      [f"slo:sli_error:ratio_rate{w}{{" for w in windows]},
         "Memory budget": {"Memory budget vs used by area": ["storage_api_memory_budget_bytes", "storage_api_memory_used_bytes",
                                                             "by (area)"],
                           "In-flight body bytes": ["storage_api_inflight_body_bytes"],
@@ -156,6 +172,14 @@ def main():
             check(bool(panel) and row_of(panel) == row and all(n in exprs for n in needles),
                   f"panel '{title}': in the {row} row, showing {', '.join(needles)}", f"row {row_of(panel)}: {exprs}")
     check(by_title.get("Recovery duration", {}).get("type") == "stat", "panel 'Recovery duration': a stat")
+    # Native histogram first, classic buckets otherwise: `native or classic`, per result series.
+    for title in ("Latency percentiles", "p99 latency by route"):
+        for t in by_title.get(title, {}).get("targets", []):
+            expr = t.get("expr", "")
+            native = re.search(r"histogram_quantile\([0-9.]+, sum(?: by \([^)]*\))? ?\(rate\(http_request_duration_seconds\{", expr)
+            check(native is not None and re.search(r"\)\s+or\s+histogram_quantile\(", expr) is not None and
+                  "http_request_duration_seconds_bucket{" in expr,
+                  f"panel '{title}' query {t.get('refId')}: the native histogram, or else the classic buckets", expr)
     avg = by_title.get("Average HTTP Request Duration")
     avg_exprs = " ".join(t.get("expr", "") for t in (avg or {}).get("targets", []))
     check(avg is not None and "http_request_duration_seconds_sum" in avg_exprs and "http_request_duration_seconds_count" in avg_exprs
@@ -216,6 +240,16 @@ def main():
         if title == "Recovery duration":
             check(bool(values) and all(0 <= v < 60 for v in values), f"panel '{title}': a plausible duration",
                   str(values[-1:] if values else None))
+        if title in ("SLI over 30 days", "Error budget remaining (30 days)", "Burn rate: availability"):
+            slos = sorted({s["metric"].get("slo") for s in series})
+            wanted = ["bucket-availability"] if title == "Burn rate: availability" else ["bucket-availability", "bucket-latency"]
+            check(slos == wanted, f"panel '{title}' query {ref}: series for {', '.join(wanted)}", str(slos))
+        # The traffic has 4xx answers but no 5xx: nothing of the availability budget is spent.
+        if title in ("Error budget remaining (30 days)", "Burn rate: availability"):
+            spent = [float(v[1]) for s in series if s["metric"].get("slo") == "bucket-availability" for v in s["values"]]
+            ideal = 1.0 if title.startswith("Error budget") else 0.0
+            check(bool(spent) and all(v == ideal for v in spent),
+                  f"panel '{title}' query {ref}: bucket-availability at {ideal:g} (4xx are not errors)", str(spent[-3:]))
         if title == "Average HTTP Request Duration":
             routes = {(s["metric"].get("method"), s["metric"].get("path")) for s in series}
             wanted = {(m, "/api/buckets/{id}") for m in ("PUT", "GET", "DELETE")}

@@ -36,13 +36,17 @@ check "storage_api replayed its (new, empty) DATA_DIR before listening (a \"reco
 
 prometheus_port=$(free_port)
 prom=http://127.0.0.1:$prometheus_port
+# The rule files of the compose Prometheus (prometheus.yml), alerts and SLO recording rules: the SLO
+# row of the dashboard reads the recorded series.
+rule_files=$(sed -nE '/^rule_files:/,/^[^ #]/s|^ +- +([^ #]+) *$|  - '"$REPO_ROOT"'/\1|p' "$REPO_ROOT/prometheus.yml")
+[[ -n $rule_files ]] || die "no rule_files found in prometheus.yml"
 cat >"$work/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
 rule_files:
-  - $REPO_ROOT/grafana/prometheus-alerts.yml
+$rule_files
 scrape_configs:
   - job_name: storage_api
     static_configs:

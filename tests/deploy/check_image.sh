@@ -390,14 +390,16 @@ scrape_url=$(curl -fsS --max-time 5 "$prom/api/v1/targets" | python3 -c '
 import json, sys
 print(" ".join(t["scrapeUrl"] for t in json.load(sys.stdin)["data"]["activeTargets"] if t["labels"]["job"] == "storage_api"))')
 check "Prometheus scrapes the admin port ($scrape_url)" test "$scrape_url" = "http://storage_api:5001/metrics"
-rules_in_file=$(grep -cE '^ *- alert: ' "$REPO_ROOT/grafana/prometheus-alerts.yml")
+# Every alerting and recording rule of the rule files prometheus.yml names.
+mapfile -t rule_files < <(sed -nE '/^rule_files:/,/^[^ #]/s/^ +- +([^ #]+) *$/\1/p' "$REPO_ROOT/prometheus.yml")
+rules_in_file=$(cd "$REPO_ROOT" && cat "${rule_files[@]}" | grep -cE '^ *- (alert|record): ')
 rules_loaded() {
   curl -fsS --max-time 5 "$prom/api/v1/rules" | python3 -c '
 import json, sys
 groups = json.load(sys.stdin)["data"]["groups"]
 sys.exit(0 if sum(len(g["rules"]) for g in groups) == int(sys.argv[1]) else 1)' "$rules_in_file"
 }
-check "Prometheus loaded the $rules_in_file alert rules" poll 30 rules_loaded
+check "Prometheus loaded the $rules_in_file rules of ${rule_files[*]}" poll 30 rules_loaded
 bucket_requests='sum(http_request_duration_seconds_count{job="storage_api", path="/api/buckets/{id}"})'
 counted() {  # the bucket request count reaches $1
   local now

@@ -14,7 +14,8 @@
 //     committed (the Secrets the pods use are documented with the command that creates them), and
 //     references (ConfigMaps, keys, scrape targets, datasource URL) that resolve;
 //   * docker-compose.yml, docker-compose.tokens.yml and prometheus.yml, statically (rules/compose.mjs);
-//   * the generated ConfigMaps hold exactly the files of grafana/ they are made from.
+//   * the generated ConfigMaps hold exactly the files of grafana/ they are made from, and the rules
+//     ConfigMap every rule file of prometheus.yml (both Prometheus servers evaluate the same rules).
 //
 // Usage: node check_manifests.mjs [--repo DIR] [--write] [--extract DIR]
 //   --write         regenerate the ConfigMaps made from grafana/ (after editing those files)
@@ -371,6 +372,15 @@ for (const spec of generated) {
     check(onDisk?.data?.[key] === expected, `manifests/${spec.file} ${key} equals ${source}`,
       "stale: run `node tests/deploy/check_manifests.mjs --write`");
   }
+}
+
+// The cluster's Prometheus evaluates the same rule files as the compose one: every file prometheus.yml
+// names is a key of the prometheus-rules ConfigMap, made from that file (checked above).
+const composeRuleFiles = YAML.parse(fs.readFileSync(path.join(repo, "prometheus.yml"), "utf8")).rule_files || [];
+const rulesSpec = generated.find((spec) => spec.name === "prometheus-rules");
+for (const ruleFile of composeRuleFiles) {
+  check(rulesSpec?.data[path.basename(ruleFile)] === ruleFile,
+    `prometheus.yml rule file ${ruleFile} is in the prometheus-rules ConfigMap too (rules/generated.mjs)`);
 }
 
 // docker-compose.yml and prometheus.yml (rules/compose.mjs); the same pinned images there and here.

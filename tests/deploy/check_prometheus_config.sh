@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# promtool on the Prometheus files of docker compose: prometheus.yml (its rule_files path is relative to
-# the file, so it resolves in the checkout as in the container), the alert rules, and their unit tests.
-# Needs promtool (Debian package prometheus).
+# promtool on the Prometheus files of docker compose: prometheus.yml (its rule_files paths are relative to
+# the file, so they resolve in the checkout as in the container), every rule file it names, and each rule
+# file's unit tests (grafana/X.yml is tested by grafana/X.test.yml).
+# Needs promtool (Debian package prometheus) and python3.
 set -euo pipefail
 export CHECK_NAME=check_prometheus_config
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_tools promtool
+require_tools promtool python3
 
 cd "$REPO_ROOT"
 log "promtool: $(promtool --version 2>&1 | head -n 1)"
 check "promtool check config prometheus.yml" promtool check config prometheus.yml
-check "promtool check rules grafana/prometheus-alerts.yml" promtool check rules grafana/prometheus-alerts.yml
-check "promtool test rules grafana/prometheus-alerts.test.yml" promtool test rules grafana/prometheus-alerts.test.yml
+mapfile -t rule_files < <(sed -nE '/^rule_files:/,/^[^ #]/s/^ +- +([^ #]+) *$/\1/p' prometheus.yml)
+((${#rule_files[@]} > 0)) || fail "no rule_files found in prometheus.yml"
+for rules in "${rule_files[@]}"; do
+  tests=${rules%.yml}.test.yml
+  check "promtool check rules $rules" promtool check rules "$rules"
+  check "$rules has unit tests ($tests)" test -f "$tests"
+  [[ -f $tests ]] || continue
+  check "promtool test rules $tests" promtool test rules "$tests"
 
-# Every alert of the rule file is exercised by the unit tests, both ways: an input that makes it fire,
-# and one on which it stays silent (an alert that fires on everything passes the first kind alone).
-mapfile -t alerts < <(sed -nE 's/^ *- alert: *([A-Za-z0-9_]+) *$/\1/p' grafana/prometheus-alerts.yml)
-((${#alerts[@]} > 0)) || fail "no alerts found in grafana/prometheus-alerts.yml"
-for alert in "${alerts[@]}"; do
-  for kind in fires silent; do
-    if [[ $kind == fires ]]; then what="makes it fire"; else what="keeps it silent"; fi
-    check "alert $alert: a unit test $what" \
-      python3 - "$alert" "$kind" grafana/prometheus-alerts.test.yml <<'PY'
+  # Every alert of the rule file is exercised by its unit tests, both ways: an input that makes it fire,
+  # and one on which it stays silent (an alert that fires on everything passes the first kind alone).
+  mapfile -t alerts < <(sed -nE 's/^ *- alert: *([A-Za-z0-9_]+) *$/\1/p' "$rules" | sort -u)
+  for alert in "${alerts[@]}"; do
+    for kind in fires silent; do
+      if [[ $kind == fires ]]; then what="makes it fire"; else what="keeps it silent"; fi
+      check "alert $alert: a unit test $what" \
+        python3 - "$alert" "$kind" "$tests" <<'PY'
 import re, sys
 alert, kind, path = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
@@ -31,6 +37,7 @@ expected = r"\s*\n\s*- exp_labels" if kind == "fires" else r"\s*\[\]"
 pattern = r"alertname:\s*" + re.escape(alert) + r"\s*\n\s*exp_alerts:" + expected
 sys.exit(0 if re.search(pattern, text) else 1)
 PY
+    done
   done
 done
 finish

@@ -17,7 +17,10 @@ export const generated = [
     file: "prometheus-rules.configmap.yaml",
     name: "prometheus-rules",
     labels: commonLabels("prometheus", "monitoring"),
-    data: { "prometheus-alerts.yml": "grafana/prometheus-alerts.yml" },
+    data: {
+      "prometheus-alerts.yml": "grafana/prometheus-alerts.yml",
+      "prometheus-slo.yml": "grafana/prometheus-slo.yml",
+    },
   },
   {
     file: "grafana-provisioning.configmap.yaml",
