@@ -91,6 +91,7 @@ if [[ $quick -eq 0 ]]; then
     banner "SKIPPED: container image and compose checks (SKIP_CONTAINERS=1)"
   else
     check image-and-compose "$root/tests/deploy/check_image.sh"
+    check cluster "$root/tests/deploy/check_cluster.sh"
   fi
 fi
 
