@@ -68,7 +68,10 @@ function checkRing(text, check) {
   const ids = list.map((srv) => srv.args[srv.args.indexOf("id") + 1]);
   check(list.every((srv) => srv.args.includes("id")) && new Set(ids).size === list.length && ids.every((id) => /^[1-9][0-9]*$/.test(id)),
     `${at}: every ring server has an explicit, unique id (its ring position: the same map in every replica)`, ids.join(", "));
-  const forbidden = ["check", "track", "observe", "resolvers", "backup", "disabled", "weight", "agent-check", "redir"];
+  const weights = list.map((srv) => srv.args[srv.args.indexOf("weight") + 1]);
+  check(list.every((srv) => srv.args.includes("weight")) && new Set(weights).size === 1 && Number(weights[0]) >= 100,
+    `${at}: every ring server has the same explicit weight, at least 100 (enough ring points for an even spread)`, weights.join(", "));
+  const forbidden = ["check", "track", "observe", "resolvers", "backup", "disabled", "agent-check", "redir"];
   for (const srv of list) {
     const found = srv.args.filter((a) => forbidden.includes(a));
     check(found.length === 0, `${at}: ring server ${srv.name} cannot leave the ring (no ${forbidden.join(", ")})`, found.join(", "));
