@@ -56,10 +56,10 @@ log "router $router_image: $(docker run --rm --entrypoint haproxy "$router_image
 
 # haproxy.cfg with a ring of the first N shards at 127.0.0.1:PORT_i (no DNS on the host network), the
 # client frontend on ROUTER_PORT and the exporter on METRICS_PORT; HASH (consistent or map-based).
-make_cfg() {  # N ROUTER_PORT METRICS_PORT HASH PORT_0 [PORT_1 ...] > file
+make_cfg() {  # N ROUTER_PORT METRICS_PORT HASH THREADS PORT_0 [PORT_1 ...] > file
   python3 - "$REPO/manifests/cluster/haproxy.cfg" "$@" <<'PY'
 import re, sys
-src, n, router, metrics, hashtype, *ports = sys.argv[1:]
+src, n, router, metrics, hashtype, threads, *ports = sys.argv[1:]
 n = int(n)
 out, skip = [], False
 for line in open(src).read().split("\n"):
@@ -73,6 +73,8 @@ for line in open(src).read().split("\n"):
         continue
     line = line.replace("bind :5000", f"bind 127.0.0.1:{router}").replace("bind :8404", f"bind 127.0.0.1:{metrics}")
     line = line.replace("hash-type consistent", f"hash-type {hashtype}")
+    # One thread per core the router may use (threads beyond the cores spin on each other's locks).
+    line = line.replace("nbthread 2", f"nbthread {threads}")
     line = line.replace("resolvers cluster resolve-prefer ipv4 init-addr none ", "")
     line = re.sub(r"storage-api-(\d+)\.\$\{SHARD_DOMAIN\}:5000", lambda g: f"127.0.0.1:{ports[int(g.group(1))]}", line)
     out.append(line)
@@ -80,8 +82,8 @@ for line in open(src).read().split("\n"):
 have = sum(1 for l in out if re.match(r"^\s+server storage-api-\d+ abns@", l))
 last = max(i for i, l in enumerate(out) if re.match(r"^\s+server storage-api-\d+ abns@", l))
 for i in range(have, n):
-    out.insert(last + 1 + i - have, f"    server storage-api-{i} abns@storage-api-{i} id {i + 1} weight 256 send-proxy-v2")
-    out += ["", f"listen storage-api-{i}", f"    bind abns@storage-api-{i} accept-proxy", f"    server storage-api-{i} 127.0.0.1:{ports[i]}"]
+    out.insert(last + 1 + i - have, f"    server storage-api-{i} abns@storage-api-{i} id {i + 1} weight 256")
+    out += ["", f"listen storage-api-{i}", f"    bind abns@storage-api-{i}", f"    server storage-api-{i} 127.0.0.1:{ports[i]}"]
 print("\n".join(out))
 PY
 }
@@ -126,7 +128,7 @@ remap() {
     for n in 1 2 3 4 5; do
       cfg="$WORK/remap-$hash-$n.cfg"
       # Every shard proxy points at a closed port: the router answers 503 at once, naming the shard.
-      make_cfg "$n" $((BASE_PORT + 1)) $((BASE_PORT + 2)) "$hash" 1 1 1 1 1 >"$cfg"
+      make_cfg "$n" $((BASE_PORT + 1)) $((BASE_PORT + 2)) "$hash" 2 1 1 1 1 1 >"$cfg"
       start_router "bench-remap-$RUN_ID" "$cfg" 0-1
       wait_http "http://127.0.0.1:$((BASE_PORT + 1))/api/buckets/x" 503
       python3 - "http://127.0.0.1:$((BASE_PORT + 1))" 10000 >"$WORK/map-$hash-$n.txt" <<'PY'
@@ -180,7 +182,7 @@ PY
 
 cost() {
   local shard_port=$((BASE_PORT + 10)) router_port=$((BASE_PORT + 11)) cfg="$WORK/cost.cfg"
-  make_cfg 1 "$router_port" $((BASE_PORT + 12)) consistent "$shard_port" >"$cfg"
+  make_cfg 1 "$router_port" $((BASE_PORT + 12)) consistent 1 "$shard_port" >"$cfg"
   start_shard "bench-shard0-$RUN_ID" "$shard_port" $((BASE_PORT + 13)) 0
   start_router "bench-router-$RUN_ID" "$cfg" 0
   wait_http "http://127.0.0.1:$shard_port/api/buckets/none" 404
@@ -217,7 +219,7 @@ EOF
       start_shard "bench-t$i-$RUN_ID" $((BASE_PORT + 30 + i)) $((BASE_PORT + 40 + i)) 0-1
     done
     cfg="$WORK/throughput-$k.cfg"
-    make_cfg "$k" "$router_port" $((BASE_PORT + 21)) consistent "${ports[@]}" >"$cfg"
+    make_cfg "$k" "$router_port" $((BASE_PORT + 21)) consistent 2 "${ports[@]}" >"$cfg"
     start_router "bench-trouter-$RUN_ID" "$cfg" 0-1
     for ((i = 0; i < k; i++)); do wait_http "http://127.0.0.1:${ports[$i]}/api/buckets/none" 404; done
     wait_http "http://127.0.0.1:$router_port/api/buckets/none" 404
