@@ -52,7 +52,7 @@ fi
 router_image=${ROUTER_IMAGE:-haproxy:3.0.10}
 image_exists "$router_image" || router_image=container-lab/haproxy:debian
 image_exists "$router_image" || die "no HAProxy image"
-log "router $router_image: $(docker run --rm --entrypoint haproxy "$router_image" -v | head -n 1)"
+log "router $router_image: $(docker run --rm --entrypoint haproxy "$router_image" -v 2>/dev/null | head -n 1)"
 
 # haproxy.cfg with a ring of the first N shards at 127.0.0.1:PORT_i (no DNS on the host network), the
 # client frontend on ROUTER_PORT and the exporter on METRICS_PORT; HASH (consistent or map-based).
