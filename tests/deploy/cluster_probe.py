@@ -16,7 +16,8 @@
   counts     --state FILE                          "SHARD IDS" per shard
   dashboard  --prometheus URL --dashboard FILE     every query of the cluster dashboard uses the
                                                    datasource variable and $__rate_interval, and returns
-                                                   data from the live cluster's Prometheus
+                                                   data from the live cluster's Prometheus (with
+                                                   --allow-empty: evaluates without error)
 Exit status 0 when every check holds; the reasons are printed otherwise.
 """
 import argparse
@@ -242,9 +243,10 @@ def cmd_dashboard(args):
                 result = json.load(error)
             if result.get("status") != "success":
                 failures.append(f"{where}: {result.get('error')}")
-            elif not result["data"]["result"]:
+            elif not result["data"]["result"] and not args.allow_empty:
                 failures.append(f"{where}: no data for {live}")
-    print(f"{queries} queries of {args.dashboard}: {queries - len(failures)} return data from {args.prometheus}")
+    what = "evaluate" if args.allow_empty else "return data"
+    print(f"{queries} queries of {args.dashboard}: {queries - len(failures)} {what} from {args.prometheus}")
     for f in failures:
         print("  " + f)
     return 0 if queries > 0 and not failures else 1
@@ -264,6 +266,7 @@ def main():
     p.add_argument("--down", required=True); p.add_argument("--shard", action="append", required=True)
     p = sub.add_parser("counts"); p.add_argument("--state", required=True)
     p = sub.add_parser("dashboard"); p.add_argument("--prometheus", required=True); p.add_argument("--dashboard", required=True)
+    p.add_argument("--allow-empty", action="store_true")
     args = parser.parse_args()
     return globals()[f"cmd_{args.command}"](args)
 
