@@ -10,7 +10,8 @@
 #   3. a shard stopped: through both routers its ids answer 502/503 (never 404) and every other id is
 #      served; overwrites of its ids and new ids that hash to it are refused, and no other shard holds
 #      them; a router restarted while the shard is down maps identically; StorageApiShardDown fires;
-#   4. the shard started again: its ids come back byte-identical from its log, through both routers.
+#   4. the shard started again: its "recovered" line counts exactly its ids, which come back
+#      byte-identical through both routers.
 # `docker compose down -v` at the end (trap).
 #
 # Uses ../shared/tools/container-lab.sh (beside the checkout) when no engine answers. If no engine can
@@ -242,6 +243,11 @@ check "StorageApiRouterBackendDown is pending or firing for $down" \
 log "docker compose start $down"
 compose start "$down" >/dev/null 2>&1
 check "$down turns healthy again (its log replayed)" poll 90 is_healthy "$down"
+down_ids=$(python3 "$probe" counts --state "$state" | awk -v s="$down" '$1 == s { print $2 }')
+recovered=$(compose logs --no-color "$down" 2>/dev/null | grep -o '{"ts".*"event":"recovered".*}' | tail -n 1 || true)
+log "$down: ${recovered:-no recovered line}"
+check "$down recovered its $down_ids objects from its log (the \"recovered\" line after the restart)" \
+  grep -Eq "\"objects\":${down_ids}[,}]" <<<"$recovered"
 served() { [[ $(http_status "$1/api/buckets/$first_down_id") == 200 ]]; }
 check "router-a serves $down's ids again" poll 30 served "$router_a"
 check "router-b serves $down's ids again" poll 30 served "$router_b"
