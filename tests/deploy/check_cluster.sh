@@ -9,7 +9,8 @@
 #      every query of the cluster dashboard returns data;
 #   3. a shard stopped: through both routers its ids answer 502/503 (never 404) and every other id is
 #      served; overwrites of its ids and new ids that hash to it are refused, and no other shard holds
-#      them; a router restarted while the shard is down maps identically; StorageApiShardDown fires;
+#      them; a router restarted while the shard is down maps identically; StorageApiShardDown and
+#      StorageApiRouterBackendDown turn pending;
 #   4. the shard started again: its "recovered" line counts exactly its ids, which come back
 #      byte-identical through both routers.
 # `docker compose down -v` at the end (trap).
