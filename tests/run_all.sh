@@ -2,13 +2,15 @@
 # Builds storage_api and runs every test: the GoogleTest suites in a -Werror release build, again under
 # AddressSanitizer+UndefinedBehaviorSanitizer and under ThreadSanitizer, the fuzz smoke run, and the
 # deployment checks (Prometheus config and rules, dashboard against a real Prometheus, Kubernetes manifests,
-# distroless-style run, container image and compose when a Docker engine can be started).
+# distroless-style run, container image and compose, and the sharded compose cluster, when a Docker engine
+# can be started).
 #
 #   tests/run_all.sh            everything
 #   tests/run_all.sh --quick    the release build and its tests only
 #
 # Environment: JOBS (default: nproc), STORAGE_API_SOAK_SECONDS (fault-test soak length, default 15),
-# FUZZ_SECONDS (per fuzz target, default 20), SKIP_CONTAINERS=1 (skip the image/compose check).
+# FUZZ_SECONDS (per fuzz target, default 20), SKIP_CONTAINERS=1 (skip the image, compose and
+# cluster checks).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,9 +90,10 @@ if [[ $quick -eq 0 ]]; then
   check hardening "$root/tests/deploy/check_hardening.sh" "$ship_dir/storage_api"
   check memory-attack "$root/tests/deploy/check_memory_attack.sh" "$release_binary"
   if [[ ${SKIP_CONTAINERS:-0} == 1 ]]; then
-    banner "SKIPPED: container image and compose checks (SKIP_CONTAINERS=1)"
+    banner "SKIPPED: container image, compose and cluster checks (SKIP_CONTAINERS=1)"
   else
     check image-and-compose "$root/tests/deploy/check_image.sh"
+    check cluster "$root/tests/deploy/check_cluster.sh"
   fi
 fi
 

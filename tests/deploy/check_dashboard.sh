@@ -126,6 +126,12 @@ py_failed=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' "$work/dashboard
 CHECKS_PASSED=$((CHECKS_PASSED + ${py_passed:-0}))
 CHECKS_FAILED=$((CHECKS_FAILED + ${py_failed:-0}))
 
+# The cluster dashboard's queries need the cluster's series (a shard label, the routers' exporter):
+# tests/deploy/check_cluster.sh requires data from each of them; here each must at least be valid PromQL.
+check "every query of grafana/dashboards/storage_api_cluster.json is valid PromQL (data: check_cluster.sh)" \
+  python3 "$REPO_ROOT/tests/deploy/cluster_probe.py" dashboard --prometheus "$prom" --allow-empty \
+  --dashboard "$REPO_ROOT/grafana/dashboards/storage_api_cluster.json"
+
 log "alert rules on the real series"
 rules_healthy() {
   curl -fsS --max-time 5 "$prom/api/v1/rules" | python3 -c '

@@ -4,8 +4,8 @@
 //     field the schema does not know (kubectl's strict field validation would refuse it);
 //   * the deployment rules of the project: pinned images, requests and limits (a memory limit on every
 //     container), probes, a locked-down securityContext, every pod within the Pod Security "restricted"
-//     profile that the namespace enforces (rules/pod_security.mjs), storage_api as a StatefulSet of one
-//     replica whose own volume holds its durable log at DATA_DIR (fsGroup 65532, a startup probe that
+//     profile that the namespace enforces (rules/pod_security.mjs), storage_api as a StatefulSet of 3
+//     shards, each of whose volumes holds its durable log at DATA_DIR (fsGroup 65532, a startup probe that
 //     allows for the log's replay, claims kept on delete and scale-down), whose grace period covers its
 //     drain and whose probes and scrapes use its admin port, StatefulSets governed by a headless Service
 //     that selects their pods (rules/stateful_set.mjs), Service
@@ -13,6 +13,10 @@
 //     egress by default and allow exactly the intended flows (rules/network_flows.mjs), no Secret values
 //     committed (the Secrets the pods use are documented with the command that creates them), and
 //     references (ConfigMaps, keys, scrape targets, datasource URL) that resolve;
+//   * the sharded cluster (rules/cluster.mjs): the router's HAProxy ring (no health checks, redispatch
+//     or bounded loads that could move an id; explicit server ids), its Deployment, PDB and ConfigMap,
+//     Prometheus' pod discovery simulated over the workloads, every RBAC grant listed and required to be
+//     get, list, watch on pods, and manifests/cluster/docker-compose.yml;
 //   * docker-compose.yml, docker-compose.tokens.yml and prometheus.yml, statically (rules/compose.mjs);
 //   * the generated ConfigMaps hold exactly the files of grafana/ they are made from, and the rules
 //     ConfigMap every rule file of prometheus.yml (both Prometheus servers evaluate the same rules).
@@ -24,6 +28,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { checkCluster, checkClusterCompose, checkRbac } from "./rules/cluster.mjs";
 import { checkCompose, composeDefault } from "./rules/compose.mjs";
 import { generated, renderGenerated } from "./rules/generated.mjs";
 import { networkFlows, oneSidedFlows } from "./rules/network_flows.mjs";
@@ -77,7 +82,13 @@ const files = fs.readdirSync(manifestsDir).sort();
 for (const file of files) {
   const full = path.join(manifestsDir, file);
   if (fs.statSync(full).isDirectory()) {
-    check(false, `manifests/${file}`, "sub-directories are not applied by `kubectl apply -f manifests`");
+    // manifests/cluster/ is the compose cluster and the router's configuration (the source of the
+    // storage-api-router ConfigMap): not Kubernetes objects, and `kubectl apply -f manifests` does not
+    // descend into it. Any other sub-directory would be manifests that are never applied.
+    const clusterFiles = ["docker-compose.yml", "haproxy.cfg", "prometheus.yml"];
+    check(file === "cluster" && fs.readdirSync(full).sort().join(",") === clusterFiles.join(","),
+      `manifests/${file}/ is manifests/cluster/ (${clusterFiles.join(", ")}), the one sub-directory`,
+      "sub-directories are not applied by `kubectl apply -f manifests`");
     continue;
   }
   if (!/\.(ya?ml|json)$/.test(file)) {
@@ -170,7 +181,13 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
     Object.keys(object.spec.selector?.matchLabels || {}).length > 0,
   `${where}: selector matches the pod template labels`);
   check(template.metadata?.labels?.["app.kubernetes.io/name"] !== undefined, `${where}: pod template has app.kubernetes.io/name`);
-  check(pod.automountServiceAccountToken === false, `${where}: does not mount a service account token`);
+  // Only Prometheus talks to the API server (service discovery, rules/cluster.mjs checks its Role).
+  if (object.metadata.name === "prometheus") {
+    check(pod.automountServiceAccountToken === true && pod.serviceAccountName === "prometheus",
+      `${where}: mounts the token of its own ServiceAccount prometheus (pod discovery)`);
+  } else {
+    check(pod.automountServiceAccountToken === false, `${where}: does not mount a service account token`);
+  }
   const volumes = new Map((pod.volumes || []).map((v) => [v.name, v]));
   for (const volume of volumes.values()) {
     if (volume.configMap) {
@@ -249,6 +266,9 @@ for (const { where, object } of objects.filter((o) => workloadKinds.has(o.object
 // storage_api itself (rules/storage_api.mjs), and every StatefulSet's governing Service and claims.
 const api = checkStorageApi({ find, check, envValue, parseQuantity });
 checkStatefulSets(objects, check);
+// The sharded cluster: the router, its PDB and configuration, discovery and its RBAC (rules/cluster.mjs).
+checkCluster({ repo, find, byKind, check, envValue, namespace: NAMESPACE });
+checkRbac({ objects, byKind, check, namespace: NAMESPACE });
 
 // Services: the selector must pick a pod template, and every target port must exist on it.
 const workloads = objects.filter((o) => workloadKinds.has(o.object.kind)).map((o) => o.object);
@@ -283,18 +303,24 @@ const flows = networkFlows(policies, podsOf);
 const CLIENTS = "pods{storage-api/client=true}";
 const DNS = "namespaces{kubernetes.io/metadata.name=kube-system} pods{k8s-app=kube-dns}";
 const dnsFlows = (pod) => [`${pod} -> ${DNS} TCP/53`, `${pod} -> ${DNS} UDP/53`];
+// Clients reach the routers only; the routers reach the shards' data port; Prometheus the shards' admin
+// port, the routers' exporter and (for pod discovery) the API server, outside the pod network.
 const intended = {
   ingress: [
+    "storage-api <- storage-api-router TCP/5000",
     "storage-api <- prometheus TCP/5001",
-    `storage-api <- ${CLIENTS} TCP/5000`,
-    "storage-api <- namespaces{storage-api/client=true} TCP/5000",
+    `storage-api-router <- ${CLIENTS} TCP/5000`,
+    "storage-api-router <- namespaces{storage-api/client=true} TCP/5000",
+    "storage-api-router <- prometheus TCP/8404",
     "prometheus <- grafana TCP/9090",
     "grafana <- * TCP/3000",
   ],
   egress: [
-    ...dnsFlows("prometheus"), "prometheus -> storage-api TCP/5001",
+    ...dnsFlows("storage-api-router"), "storage-api-router -> storage-api TCP/5000",
+    ...dnsFlows("prometheus"), "prometheus -> storage-api TCP/5001", "prometheus -> storage-api-router TCP/8404",
+    "prometheus -> * TCP/443", "prometheus -> * TCP/6443",
     ...dnsFlows("grafana"), "grafana -> prometheus TCP/9090",
-    ...dnsFlows(CLIENTS), `${CLIENTS} -> storage-api TCP/5000`,
+    ...dnsFlows(CLIENTS), `${CLIENTS} -> storage-api-router TCP/5000`,
   ],
 };
 for (const direction of ["ingress", "egress"]) {
@@ -309,21 +335,13 @@ check(oneSided.length === 0, "every flow between pods of the namespace is allowe
 check(!policies.some((p) => [...(p.spec.ingress || []), ...(p.spec.egress || [])].some((r) =>
   [...(r.from || []), ...(r.to || [])].some((peer) => peer.ipBlock))), "no NetworkPolicy peer is an ipBlock");
 
-// Prometheus: its scrape target is the storage-api Service, and it reads the rules ConfigMap.
+// Prometheus: it discovers the shards and the routers (rules/cluster.mjs checks the relabelling and the
+// RBAC), and reads the rules ConfigMaps.
 const promConfigMap = find("ConfigMap", "prometheus-config");
 let promConfig = null;
+const rulesConfigMaps = ["prometheus-rules", "prometheus-cluster-rules"];
 if (check(Boolean(promConfigMap?.data?.["prometheus.yml"]), "ConfigMap prometheus-config has prometheus.yml")) {
   promConfig = YAML.parse(promConfigMap.data["prometheus.yml"]);
-  const job = (promConfig.scrape_configs || []).find((j) => j.job_name === "storage_api");
-  const targets = (job?.static_configs || []).flatMap((s) => s.targets || []);
-  const service = find("Service", "storage-api");
-  const adminServicePort = (service?.spec.ports || []).find((p) => p.targetPort === "admin");
-  check(targets.length > 0 && targets.every((t) => {
-    const [host, port] = t.split(":");
-    const [svcName, svcNamespace] = host.split(".");
-    return svcName === service?.metadata.name && (svcNamespace === undefined || svcNamespace === NAMESPACE) &&
-      adminServicePort?.port === Number(port);
-  }), "Prometheus job storage_api scrapes the storage-api Service on the port that targets admin", JSON.stringify(targets));
   const promDeployment = find("Deployment", "prometheus");
   const container = promDeployment?.spec.template.spec.containers[0];
   const configArg = (container?.args || []).find((a) => a.startsWith("--config.file="))?.split("=")[1];
@@ -335,8 +353,13 @@ if (check(Boolean(promConfigMap?.data?.["prometheus.yml"]), "ConfigMap prometheu
   for (const ruleGlob of promConfig.rule_files || []) {
     const mount = mountFor(ruleGlob);
     const volume = mount && promDeployment.spec.template.spec.volumes.find((v) => v.name === mount.name);
-    check(volume?.configMap?.name === "prometheus-rules", `Prometheus rule_files ${ruleGlob} is the prometheus-rules ConfigMap`);
+    check(rulesConfigMaps.includes(volume?.configMap?.name), `Prometheus rule_files ${ruleGlob} is a rules ConfigMap (${volume?.configMap?.name})`);
   }
+  const mountedRules = (promConfig.rule_files || []).map((g) => {
+    const mount = mountFor(g);
+    return mount && promDeployment.spec.template.spec.volumes.find((v) => v.name === mount.name)?.configMap?.name;
+  });
+  check(rulesConfigMaps.every((name) => mountedRules.includes(name)), `Prometheus loads both rules ConfigMaps (${rulesConfigMaps.join(", ")})`);
 }
 
 // Grafana: the provisioned datasource reaches the Prometheus Service; the provider path is mounted.
@@ -352,10 +375,14 @@ if (check(Boolean(grafana && provisioning), "Grafana Deployment and provisioning
   const c = grafana.spec.template.spec.containers[0];
   const dashboardMount = (c.volumeMounts || []).find((m) => m.mountPath === provider.options.path);
   const dashboardVolume = dashboardMount && grafana.spec.template.spec.volumes.find((v) => v.name === dashboardMount.name);
-  check(dashboardVolume?.configMap?.name === "grafana-dashboards", `Grafana dashboard provider path ${provider.options.path} holds the dashboards ConfigMap`);
+  const dashboardMaps = dashboardVolume?.configMap ? [dashboardVolume.configMap.name]
+    : (dashboardVolume?.projected?.sources || []).map((source) => source.configMap?.name).filter(Boolean);
+  check(["grafana-dashboards", "grafana-dashboards-cluster"].every((name) => dashboardMaps.includes(name)),
+    `Grafana dashboard provider path ${provider.options.path} holds the dashboards ConfigMaps (single-node and cluster)`,
+    JSON.stringify(dashboardMaps));
   const home = envValue(c, "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH");
   check(Boolean(home) && path.dirname(home) === provider.options.path &&
-    path.basename(home) in (find("ConfigMap", "grafana-dashboards")?.data || {}), `Grafana home dashboard ${home} is provisioned`);
+    dashboardMaps.some((name) => path.basename(home) in (find("ConfigMap", name)?.data || {})), `Grafana home dashboard ${home} is provisioned`);
   for (const [mountPath, key] of [["/etc/grafana/provisioning/datasources", "datasource-prometheus.yml"],
     ["/etc/grafana/provisioning/dashboards", "dashboard-provider-storage_api.yml"]]) {
     const m = (c.volumeMounts || []).find((x) => x.mountPath === mountPath);
@@ -385,6 +412,9 @@ for (const ruleFile of composeRuleFiles) {
 
 // docker-compose.yml and prometheus.yml (rules/compose.mjs); the same pinned images there and here.
 const compose = checkCompose({ repo, check, parseQuantity });
+const clusterCompose = checkClusterCompose({ repo, check, composeDefault });
+check(composeDefault(clusterCompose.services?.["router-a"]?.image) === findWorkload("storage-api-router")?.spec.template.spec.containers[0].image,
+  "image of storage-api-router is the same in manifests/cluster/docker-compose.yml and manifests/");
 for (const [service, workload] of [["storage_api", "storage-api"], ["prometheus", "prometheus"], ["grafana", "grafana"]]) {
   const composeImage = composeDefault(compose.services?.[service]?.image);
   const k8sImage = findWorkload(workload)?.spec.template.spec.containers[0].image;
@@ -400,10 +430,21 @@ check(api?.spec.template.spec.containers[0].image.endsWith(`:${projectVersion}`)
 if (extractDir && promConfigMap) {
   fs.mkdirSync(path.join(extractDir, "rules"), { recursive: true });
   // Rule paths of the cluster (/etc/prometheus/rules) point into the extracted copy instead.
-  const local = { ...promConfig, rule_files: (promConfig.rule_files || []).map((r) => path.join(extractDir, "rules", path.basename(r))) };
+  const local = { ...promConfig, rule_files: [...new Set((promConfig.rule_files || []).map((r) => path.join(extractDir, "rules", path.basename(r))))] };
   fs.writeFileSync(path.join(extractDir, "prometheus.yml"), YAML.stringify(local));
-  for (const [key, value] of Object.entries(find("ConfigMap", "prometheus-rules")?.data || {})) {
-    fs.writeFileSync(path.join(extractDir, "rules", key), value);
+  // For a promtool built without Kubernetes discovery (Debian's): the same config with each
+  // kubernetes_sd_configs replaced by a static target, so that everything else (relabelling included)
+  // is still checked. rules/cluster.mjs simulates the discovery and relabelling itself.
+  const withoutSd = { ...local, scrape_configs: (local.scrape_configs || []).map((job) => {
+    if (!job.kubernetes_sd_configs) return job;
+    const { kubernetes_sd_configs: _sd, ...rest } = job;
+    return { ...rest, static_configs: [{ targets: ["discovered-pod:1"] }] };
+  }) };
+  fs.writeFileSync(path.join(extractDir, "prometheus-static-sd.yml"), YAML.stringify(withoutSd));
+  for (const name of rulesConfigMaps) {
+    for (const [key, value] of Object.entries(find("ConfigMap", name)?.data || {})) {
+      fs.writeFileSync(path.join(extractDir, "rules", key), value);
+    }
   }
   console.log(`extracted the Prometheus config and rules of manifests/ to ${extractDir}`);
 }

@@ -12,7 +12,16 @@ require_tools promtool python3
 cd "$REPO_ROOT"
 log "promtool: $(promtool --version 2>&1 | head -n 1)"
 check "promtool check config prometheus.yml" promtool check config prometheus.yml
-mapfile -t rule_files < <(sed -nE '/^rule_files:/,/^[^ #]/s/^ +- +([^ #]+) *$/\1/p' prometheus.yml)
+# The sharded cluster's Prometheus (compose) names its rule files relative to itself, as in the checkout.
+check "promtool check config manifests/cluster/prometheus.yml" promtool check config manifests/cluster/prometheus.yml
+rule_files_of() {  # config file: its rule_files, as paths from the repository root
+  local dir
+  dir=$(dirname "$1")
+  sed -nE '/^rule_files:/,/^[^ #]/s/^ +- +([^ #]+) *$/\1/p' "$1" | while read -r path; do
+    realpath --relative-to=. -m "$dir/$path"
+  done
+}
+mapfile -t rule_files < <({ rule_files_of prometheus.yml; rule_files_of manifests/cluster/prometheus.yml; } | sort -u)
 ((${#rule_files[@]} > 0)) || fail "no rule_files found in prometheus.yml"
 for rules in "${rule_files[@]}"; do
   tests=${rules%.yml}.test.yml

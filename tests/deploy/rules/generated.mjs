@@ -37,6 +37,26 @@ export const generated = [
     labels: commonLabels("grafana", "dashboards"),
     data: { "storage_api.json": "grafana/dashboards/storage_api.json" },
   },
+  // The sharded cluster: its rules, its dashboard and the router's configuration, each a ConfigMap of
+  // its own so that the single-node files above are generated as before.
+  {
+    file: "prometheus-cluster-rules.configmap.yaml",
+    name: "prometheus-cluster-rules",
+    labels: commonLabels("prometheus", "monitoring"),
+    data: { "prometheus-cluster-alerts.yml": "grafana/prometheus-cluster-alerts.yml" },
+  },
+  {
+    file: "grafana-dashboards-cluster.configmap.yaml",
+    name: "grafana-dashboards-cluster",
+    labels: commonLabels("grafana", "dashboards"),
+    data: { "storage_api_cluster.json": "grafana/dashboards/storage_api_cluster.json" },
+  },
+  {
+    file: "storage-api-router.configmap.yaml",
+    name: "storage-api-router",
+    labels: commonLabels("storage-api-router", "router"),
+    data: { "haproxy.cfg": "manifests/cluster/haproxy.cfg" },
+  },
 ];
 
 export function renderGenerated(repo, namespace, spec) {

@@ -1,11 +1,14 @@
-// storage_api's own workload, manifests/storage-api.yaml: a StatefulSet of one replica whose volume holds
-// the durable log, with its two listeners, its drain, its memory budget and its start-up allowance.
+// storage_api's own workload, manifests/storage-api.yaml: a StatefulSet of SHARDS replicas (the shards of
+// the router's ring), each of whose volumes holds its durable log, with its two listeners, its drain, its
+// memory budget and its start-up allowance.
 // checkStorageApi({ find, check, envValue, parseQuantity }) returns the StatefulSet (or undefined).
 
 // How long the startup probe must let the service replay its log before the liveness probe may kill it:
 // ten minutes covers the whole 10Gi claim read at about 18 MB/s (a cold network volume).
 export const RECOVERY_ALLOWANCE_SECONDS = 600;
 const SERVICE_UID = 65532;
+// The shards of manifests/cluster/haproxy.cfg (rules/cluster.mjs checks the ring against this count).
+export const SHARDS = 3;
 
 export function checkStorageApi({ find, check, envValue, parseQuantity }) {
   const api = find("StatefulSet", "storage-api");
@@ -13,12 +16,16 @@ export function checkStorageApi({ find, check, envValue, parseQuantity }) {
   const at = "StatefulSet storage-api";
   const pod = api.spec.template.spec;
   const c = pod.containers.find((x) => x.name === "storage-api") || pod.containers[0];
-  check(api.spec.replicas === 1, `${at}: exactly 1 replica (each pod has its own log: a second would be another store)`);
+  check(api.spec.replicas === SHARDS, `${at}: ${SHARDS} replicas, the shards of the router's ring (each pod is its own store)`,
+    String(api.spec.replicas));
   // RollingUpdate in a StatefulSet deletes the old pod and waits for it to be gone before creating the
-  // new one (never two copies); OrderedReady keeps that order for the ordinals too.
+  // new one (never two copies of a shard). Parallel: the shards are independent, and one that cannot
+  // start must not hold the others back (OrderedReady would); updates still go one pod at a time.
   check((api.spec.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate", `${at}: RollingUpdate update strategy`,
     String(api.spec.updateStrategy?.type));
-  check((api.spec.podManagementPolicy ?? "OrderedReady") === "OrderedReady", `${at}: OrderedReady pod management`,
+  check(api.spec.updateStrategy?.rollingUpdate?.maxUnavailable === undefined,
+    `${at}: rolling updates replace one shard at a time (no maxUnavailable)`);
+  check(api.spec.podManagementPolicy === "Parallel", `${at}: Parallel pod management (independent shards)`,
     String(api.spec.podManagementPolicy));
 
   // Two listeners: http serves the data, admin the metrics and health endpoints; probes use admin, so
@@ -67,11 +74,12 @@ export function checkStorageApi({ find, check, envValue, parseQuantity }) {
   check(Boolean(startup) && window >= RECOVERY_ALLOWANCE_SECONDS,
     `${at}: the startup probe allows ${window} s for the log's replay (at least ${RECOVERY_ALLOWANCE_SECONDS} s)`);
 
-  // The Service clients and Prometheus use keeps its virtual IP; the governing one is headless.
+  // Clients keep the address storage-api:5000, now the routers' ClusterIP Service (rules/cluster.mjs);
+  // the shards' governing Service is headless, and none spreads requests over the shards.
   const service = find("Service", "storage-api");
   const headless = find("Service", api.spec.serviceName);
   check(Boolean(service) && service.spec.clusterIP !== "None" && (service.spec.type ?? "ClusterIP") === "ClusterIP",
-    "Service storage-api is a ClusterIP Service (clients and Prometheus address it)");
+    "Service storage-api is a ClusterIP Service (clients address it)");
   check(api.spec.serviceName !== "storage-api" && headless?.spec.clusterIP === "None",
     `${at}: serviceName ${api.spec.serviceName} is a headless Service of its own`);
 
