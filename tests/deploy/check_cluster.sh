@@ -37,22 +37,6 @@ compose_started=0
 image_built=0
 shards=(storage-api-0 storage-api-1 storage-api-2)
 
-engine_ready() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
-skip() {
-  cat <<EOF
-
-################################################################################
-##                                                                            ##
-##   SKIPPED: container engine unavailable                                    ##
-##   $(printf '%-72s' "$1")##
-##   The sharded cluster checks did NOT run on this machine.                  ##
-##                                                                            ##
-################################################################################
-
-EOF
-  echo "check_cluster: 0 passed, 0 failed, 1 skipped"
-  exit 0
-}
 compose() { "${compose_cmd[@]}" -p "$project" -f "$compose_file" "$@"; }
 cleanup() {
   set +e
@@ -67,20 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------------------------------- engine
-if ! engine_ready; then
-  lab=$REPO_ROOT/../shared/tools/container-lab.sh
-  [[ -f $lab ]] || skip "docker info fails, and there is no ../shared/tools/container-lab.sh."
-  log "no engine answers: starting one with ../shared/tools/container-lab.sh (log $work/lab.log)"
-  timeout 900 bash "$lab" >"$work/lab.log" 2>&1 || tail -n 20 "$work/lab.log"
-  engine_ready || skip "docker info fails, and container-lab.sh could not start an engine."
-fi
-if docker compose version >/dev/null 2>&1; then
-  compose_cmd=(docker compose)
-elif command -v docker-compose >/dev/null; then
-  compose_cmd=(docker-compose)
-else
-  die "neither 'docker compose' nor docker-compose is installed"
-fi
+require_container_engine "The sharded cluster checks" "$work"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 # The pinned image of the compose file if present, else the container lab's stand-in.

@@ -44,22 +44,6 @@ compose_started=0
 compose_env=()
 created_images=()
 
-engine_ready() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
-skip() {
-  cat <<EOF
-
-################################################################################
-##                                                                            ##
-##   SKIPPED: container engine unavailable                                    ##
-##   $(printf '%-72s' "$1")##
-##   The image, container and compose checks did NOT run on this machine.     ##
-##                                                                            ##
-################################################################################
-
-EOF
-  echo "check_image: 0 passed, 0 failed, 1 skipped"
-  exit 0
-}
 
 compose_files=(-f "$REPO_ROOT/docker-compose.yml")
 if [[ -n ${CHECK_IMAGE_COMPOSE_OVERRIDE:-} ]]; then compose_files+=(-f "$CHECK_IMAGE_COMPOSE_OVERRIDE"); fi
@@ -80,22 +64,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------------------------------- engine
-if ! engine_ready; then
-  lab=$REPO_ROOT/../shared/tools/container-lab.sh
-  [[ -f $lab ]] || skip "docker info fails, and there is no ../shared/tools/container-lab.sh."
-  log "no engine answers: starting one with ../shared/tools/container-lab.sh (log $work/lab.log)"
-  timeout 900 bash "$lab" >"$work/lab.log" 2>&1 || tail -n 20 "$work/lab.log"
-  engine_ready || skip "docker info fails, and container-lab.sh could not start an engine."
-fi
+require_container_engine "The image, container and compose checks" "$work"
 log "engine: $(docker version -f 'server {{.Server.Version}}, client {{.Client.Version}}' 2>/dev/null)"
-
-if docker compose version >/dev/null 2>&1; then
-  compose_cmd=(docker compose)
-elif command -v docker-compose >/dev/null; then
-  compose_cmd=(docker-compose)
-else
-  die "neither 'docker compose' nor docker-compose is installed"
-fi
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 builder=${BUILDER:-}

@@ -82,3 +82,41 @@ stop_process() {
   wait "$pid" 2>/dev/null || status=$?
   return "$status"
 }
+
+# ---- container engine (check_image.sh, check_cluster.sh)
+engine_ready() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
+# Prints the SKIPPED banner naming `what` did not run, with the reason, and exits 0: a machine without a
+# container engine is the only reason a check may skip.
+skip_without_engine() {  # reason what
+  cat <<EOF
+
+################################################################################
+##                                                                            ##
+##   SKIPPED: container engine unavailable                                    ##
+##   $(printf '%-72s' "$1")##
+##   $(printf '%-72s' "$2 did NOT run on this machine.")##
+##                                                                            ##
+################################################################################
+
+EOF
+  echo "${CHECK_NAME:-check}: 0 passed, 0 failed, 1 skipped"
+  exit 0
+}
+# Makes sure an engine answers, starting one with ../shared/tools/container-lab.sh (beside the checkout)
+# when none does; skips (as above) when none can be had. Sets compose_cmd to the compose command found.
+require_container_engine() {  # what log_dir
+  if ! engine_ready; then
+    local lab=$REPO_ROOT/../shared/tools/container-lab.sh
+    [[ -f $lab ]] || skip_without_engine "docker info fails, and there is no ../shared/tools/container-lab.sh." "$1"
+    log "no engine answers: starting one with ../shared/tools/container-lab.sh (log $2/lab.log)"
+    timeout 900 bash "$lab" >"$2/lab.log" 2>&1 || tail -n 20 "$2/lab.log"
+    engine_ready || skip_without_engine "docker info fails, and container-lab.sh could not start an engine." "$1"
+  fi
+  if docker compose version >/dev/null 2>&1; then
+    compose_cmd=(docker compose)
+  elif command -v docker-compose >/dev/null; then
+    compose_cmd=(docker-compose)
+  else
+    die "neither 'docker compose' nor docker-compose is installed"
+  fi
+}
