@@ -220,6 +220,7 @@ int main(int argc, char** argv) {
   app::ServiceContext context{store,         request_metrics, refusals,          registry,
                               shutting_down, log,             config.access_log, &access_tokens};
   context.durable = durable_writes ? &*durable_writes : nullptr;
+  if (config.shard_name) context.shard_name = *config.shard_name;
 
   server::ServerOptions options = server_options(config, plan, *address, threads);
   options.connection.accounts.bodies = &inflight_bodies;

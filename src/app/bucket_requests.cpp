@@ -121,6 +121,15 @@ std::string_view content_type_of(const http::RequestHead& head, const ObjectFiel
 
 }  // namespace
 
+bool BucketRequests::refuse_misdirected(const http::RequestHead& head, http::Response& response) const {
+  if (shard_name_.empty()) return false;
+  const std::string_view meant_for = head.header("x-storage-shard");
+  if (meant_for.empty() || meant_for == shard_name_) return false;
+  response = http::Response::error(421);
+  refusals_.count(RefusalReason::kMisdirected);
+  return true;
+}
+
 bool BucketRequests::refuse_access(const http::RequestHead& head, http::Response& response) const {
   if (access_ == nullptr) return false;
   const bool writes = head.method == http::Method::kPut || head.method == http::Method::kDelete;
@@ -134,7 +143,7 @@ bool BucketRequests::refuse_access(const http::RequestHead& head, http::Response
 }
 
 bool BucketRequests::admit(const http::RequestHead& head, http::Response& refusal) const {
-  if (refuse_access(head, refusal)) return false;
+  if (refuse_misdirected(head, refusal) || refuse_access(head, refusal)) return false;
   if (head.method == http::Method::kPut) {
     bool valid = true;
     (void)content_type_of(head, object_fields(head), valid);
@@ -148,7 +157,7 @@ bool BucketRequests::admit(const http::RequestHead& head, http::Response& refusa
 
 void BucketRequests::handle(const http::RequestHead& head, std::string_view id, base::ByteBuilder& body,
                             http::Response& response, http::Deferrer& deferrer) {
-  if (refuse_access(head, response)) return;
+  if (refuse_misdirected(head, response) || refuse_access(head, response)) return;
   switch (head.method) {
     case http::Method::kGet:
     case http::Method::kHead:

@@ -9,7 +9,10 @@
 //     stored value, never a copy of a large one), an unsatisfiable one 416, several ranges the whole value;
 //   - PUT: stores the body with the request's Content-Type (validated, else 400) and answers its ETag;
 //     If-Match / If-None-Match / If-Unmodified-Since are checked atomically with the write (412);
-//   - DELETE: 200, 400 for an unknown id (the old service's contract), 412 when a precondition fails.
+//   - DELETE: 200, 400 for an unknown id (the old service's contract), 412 when a precondition fails;
+//   - with a shard name (SHARD_NAME), a request whose X-Storage-Shard header names another shard is 421
+//     (RFC 9110 15.5.20) before anything else: a router's stale address for a shard that now belongs to
+//     another can never read that shard's ids as absent nor write them where they do not belong.
 // Preconditions are ignored where the unconditional answer would not be 2xx (a GET of an absent id is 404,
 // a DELETE of one 400: RFC 9110 13.2.1). A malformed If-Match / If-None-Match is 400.
 //
@@ -38,12 +41,14 @@ class BucketRequests {
   // With `durable` (DATA_DIR), PUT and DELETE are answered once logged, through the handler's deferrer, on
   // `loop` (app/durable_writes.h).
   BucketRequests(store::BucketStore& store, const AccessTokens* access, RefusalMetrics& refusals,
-                 DurableWrites* durable = nullptr, net::EventLoop* loop = nullptr) noexcept
+                 DurableWrites* durable = nullptr, net::EventLoop* loop = nullptr,
+                 std::string_view shard_name = {}) noexcept
       : store_(store),
         access_(any_token_required(access) ? access : nullptr),
         refusals_(refusals),
         durable_(durable),
-        loop_writes_{loop, false} {}
+        loop_writes_{loop, false},
+        shard_name_(shard_name) {}
 
   // Before the body is read: false with `refusal` filled when the request is certain to be refused (401,
   // a bad Content-Type), so its body is never received.
@@ -53,6 +58,8 @@ class BucketRequests {
               http::Deferrer& deferrer);
 
  private:
+  // A 421 when the request was meant for another shard (or a 401, below); false when it may go on.
+  bool refuse_misdirected(const http::RequestHead& head, http::Response& response) const;
   // A 401 when the request lacks the access its method needs; false when it has it.
   bool refuse_access(const http::RequestHead& head, http::Response& response) const;
   void get(const http::RequestHead& head, std::string_view id, http::Response& response);
@@ -72,6 +79,7 @@ class BucketRequests {
   RefusalMetrics& refusals_;
   DurableWrites* durable_;
   LoopWrites loop_writes_;
+  std::string_view shard_name_;  // empty: no shard name, the header is not looked at
   store::Lookup lookup_;
   char etag_text_[http::kEtagBytes] = {};
   char date_text_[http::kHttpDateBytes] = {};  // Last-Modified of date_second_

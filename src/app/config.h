@@ -65,6 +65,9 @@ struct Config {
   // passes max(SNAPSHOT_MIN_BYTES, SNAPSHOT_RATIO x stored bytes); SNAPSHOT_RATIO 0 = never.
   std::size_t snapshot_min_bytes = std::size_t{64} << 20;
   double snapshot_ratio = 2;
+  // SHARD_NAME: this shard's name behind a router; a bucket request whose X-Storage-Shard header names another
+  // one is answered 421, so that an address reused by another shard can never serve or take its ids.
+  std::optional<std::string> shard_name;
 };
 
 enum class Mode { kServe, kHelp, kHealthcheck, kError };

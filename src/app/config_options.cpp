@@ -98,6 +98,21 @@ Problem apply_path(std::string_view value, Config& config) {
   return std::nullopt;
 }
 
+// A name (a shard's): 1 to 63 letters, digits, '.', '-' or '_', as a DNS label or a pod name has.
+template <auto Member>
+Problem apply_name(std::string_view value, Config& config) {
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+           c == '_';
+  };
+  if (value.empty() || value.size() > 63) return "expected a name of 1 to 63 characters";
+  for (const char c : value) {
+    if (!allowed(c)) return "expected a name of letters, digits, '.', '-' and '_'";
+  }
+  config.*Member = std::string(value);
+  return std::nullopt;
+}
+
 constexpr std::array<std::pair<std::string_view, FsyncMode>, 3> kFsyncModes{{
     {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySecond}, {"no", FsyncMode::kNo},
 }};
@@ -156,6 +171,16 @@ void json_quoted(std::string& out, std::string_view text) {
 template <auto Member>
 constexpr Option path_option(std::string_view flag, std::string_view variable, std::string_view meaning) {
   return {flag, variable, meaning, apply_path<Member>, [](const Config& c) { return c.*Member; },
+          [](std::string& out, const Config& c) {
+            if (c.*Member) json_quoted(out, *(c.*Member));
+            else out += "null";
+          },
+          "unset"};
+}
+
+template <auto Member>
+constexpr Option name_option(std::string_view flag, std::string_view variable, std::string_view meaning) {
+  return {flag, variable, meaning, apply_name<Member>, [](const Config& c) { return c.*Member; },
           [](std::string& out, const Config& c) {
             if (c.*Member) json_quoted(out, *(c.*Member));
             else out += "null";
@@ -332,6 +357,9 @@ constexpr Option kOptions[] = {
      "bytes (and SNAPSHOT_MIN_BYTES); 0 = never",
      apply_snapshot_ratio, [](const Config& c) { return std::optional<std::string>(format_list({c.snapshot_ratio})); },
      [](std::string& out, const Config& c) { out += format_list({c.snapshot_ratio}); }},
+    name_option<&Config::shard_name>(
+        "shard-name", "SHARD_NAME",
+        "This shard's name in a cluster: a bucket request whose X-Storage-Shard names another shard gets 421"),
 };
 
 }  // namespace

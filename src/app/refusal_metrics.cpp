@@ -5,7 +5,8 @@ namespace app {
 namespace {
 constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::kCount)> kReasonLabels = {
     "storage_full",   "inflight_body_budget", "connection_buffer_budget", "allocation_failed",
-    "body_too_large", "header_timeout",       "body_timeout",             "malformed_request"};
+    "body_too_large", "header_timeout",       "body_timeout",             "malformed_request",
+    "misdirected"};
 }  // namespace
 
 void RefusalMetrics::count(http::Refusal refusal) noexcept {
@@ -23,7 +24,7 @@ void RefusalMetrics::count(http::Refusal refusal) noexcept {
 
 void RefusalMetrics::collect(metrics::TextWriter& out) const {
   constexpr std::string_view kName = "storage_api_refusals_total";
-  out.family(kName, "Requests and connections refused to stay within a limit, by reason.", metrics::MetricType::kCounter);
+  out.family(kName, "Requests and connections refused to stay within a limit (or sent to the wrong shard), by reason.", metrics::MetricType::kCounter);
   for (std::size_t i = 0; i < kReasonLabels.size(); ++i) {
     const metrics::Label labels[] = {{"reason", kReasonLabels[i]}};
     out.sample(kName, labels, static_cast<double>(counts_[i].load(std::memory_order_relaxed)));

@@ -1,7 +1,8 @@
 #pragma once
 // RefusalMetrics: storage_api_refusals_total{reason}, every request or connection the service turned away
 // to keep within a limit, by a closed set of reasons — so an SRE can tell a full store (507) from a spent
-// in-flight budget (503), a client over its connection cap, or a slowloris cut off. Connection-level
+// in-flight budget (503), a client over its connection cap, or a slowloris cut off; and requests a router
+// sent to the wrong shard (421). Connection-level
 // reasons are counted here by the handlers; the server's accept-time rejections are read from it at
 // scrape time through `accept_rejections`.
 #include <array>
@@ -24,6 +25,7 @@ enum class RefusalReason : std::uint8_t {
   kHeaderTimeout,
   kBodyTimeout,
   kMalformed,
+  kMisdirected,  // meant for another shard (SHARD_NAME): a router's stale address
   kCount,
 };
 

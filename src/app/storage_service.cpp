@@ -28,7 +28,7 @@ StorageService::StorageService(const ServiceContext& context, std::size_t shard,
     : context_(context),
       shard_(shard),
       routes_(routes),
-      buckets_(context.store, context.access, context.refusals, context.durable, loop) {
+      buckets_(context.store, context.access, context.refusals, context.durable, loop, context.shard_name) {
   id_buffer_.reserve(http::kMaxIdBytes);
 }
 

@@ -35,6 +35,7 @@ struct ServiceContext {
   bool access_log = false;
   const AccessTokens* access = nullptr;  // null: no token is required
   DurableWrites* durable = nullptr;      // null: no DATA_DIR, writes are answered at once
+  std::string_view shard_name = {};      // SHARD_NAME; empty: not part of a cluster
 };
 
 class StorageService final : public http::Handler {

@@ -28,6 +28,7 @@ std::string_view known_status_line(int status) noexcept {
     case 414: return "HTTP/1.1 414 URI Too Long\r\n";
     case 416: return "HTTP/1.1 416 Range Not Satisfiable\r\n";
     case 417: return "HTTP/1.1 417 Expectation Failed\r\n";
+    case 421: return "HTTP/1.1 421 Misdirected Request\r\n";
     case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
     case 500: return "HTTP/1.1 500 Internal Server Error\r\n";
     case 501: return "HTTP/1.1 501 Not Implemented\r\n";
@@ -61,6 +62,7 @@ std::string_view error_body(int status) noexcept {
     case 414: return R"({"error": "uri too long"})";
     case 416: return R"({"error": "range not satisfiable"})";
     case 417: return R"({"error": "expectation failed"})";
+    case 421: return R"({"error": "misdirected request"})";
     case 431: return R"({"error": "request header fields too large"})";
     case 501: return R"({"error": "not implemented"})";
     case 503: return R"({"error": "service unavailable"})";

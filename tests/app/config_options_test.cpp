@@ -65,6 +65,7 @@ const SettingCase kSettings[] = {
     {"repair", "REPAIR", "true", R"("repair":true)"},
     {"snapshot-min-bytes", "SNAPSHOT_MIN_BYTES", "1MiB", R"("snapshot_min_bytes":1048576)"},
     {"snapshot-ratio", "SNAPSHOT_RATIO", "1.5", R"("snapshot_ratio":1.5)"},
+    {"shard-name", "SHARD_NAME", "storage-api-2", R"("shard_name":"storage-api-2")"},
 };
 
 TEST(ParseConfig, DefaultsWithoutFlagsOrVariables) {
@@ -193,6 +194,7 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"max-connections", {"0", "1K"}},
       {"max-connections-per-client", {"-1", "x", "1K"}},
       {"socket-buffer-bytes", {"0", "4095", "3K", "16777217", "17M", "1G", "64KB"}},
+      {"sendfile-min-bytes", {"-1", "lots", "1.5M"}},
       {"max-header-bytes", {"0"}},
       {"max-request-line", {"1T"}},
       {"header-timeout", {"0", "0s"}},
@@ -212,6 +214,7 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"repair", {"perhaps"}},
       {"snapshot-min-bytes", {"-1", "1.5M", "lots"}},
       {"snapshot-ratio", {"-1", "-0", "1001", "2x", "1e3", "+2", " 2", "nan", "inf", "."}},
+      {"shard-name", {"a b", "shard/1", "x\ny", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}},
   };
   for (const auto& [flag_text, values] : cases) {
     const std::string variable(variable_of(flag_text));
@@ -310,7 +313,7 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
             R"("histogram_buckets":null,"log_level":"info","access_log":false,)"
             R"("read_token_file":null,"write_token_file":null,"data_dir":null,"fsync":"always","repair":false,)"
-            R"("snapshot_min_bytes":67108864,"snapshot_ratio":2})");
+            R"("snapshot_min_bytes":67108864,"snapshot_ratio":2,"shard_name":null})");
   Config config;
   config.host = "a\"b";
   config.histogram_buckets = {0.005, 0.25, 10};

@@ -88,6 +88,8 @@ function checkRing(text, check) {
     check(innerArgs.includes("check") && innerArgs.includes("resolvers"),
       `${at}: proxy ${proxy.name} resolves its shard at run time and health-checks it`);
     check(!innerArgs.includes("backup") && !has(proxy, "balance", "uri"), `${at}: proxy ${proxy.name} neither hashes nor has a backup`);
+    check(has(proxy, "http-request", "set-header", "X-Storage-Shard", srv.name),
+      `${at}: proxy ${proxy.name} names its shard in X-Storage-Shard (a shard with another SHARD_NAME answers 421)`);
   }
   const metrics = sections.find((s) => s.kind === "frontend" && s.lines.some((l) => l[0] === "bind" && l[1] === `:${METRICS_PORT}`));
   check(Boolean(metrics) && metrics.lines.some((l) => l.includes("prometheus-exporter")),
@@ -165,6 +167,10 @@ export function checkCluster({ repo, find, check, envValue, namespace }) {
   const portOf = (name) => (c.ports || []).find((p) => p.name === name)?.containerPort;
   check(portOf("http") === DATA_PORT && portOf("metrics") === METRICS_PORT, `${at}: ports http ${DATA_PORT} and metrics ${METRICS_PORT}, as haproxy.cfg binds`);
   const shardContainer = shards.spec.template.spec.containers[0];
+  const shardNameEnv = (shardContainer.env || []).find((e) => e.name === "SHARD_NAME");
+  check(shardNameEnv?.valueFrom?.fieldRef?.fieldPath === "metadata.name",
+    "StatefulSet storage-api: SHARD_NAME is the pod's name (storage-api-<ordinal>), the name the router's proxies send",
+    JSON.stringify(shardNameEnv));
   check((shardContainer.ports || []).some((p) => p.name === "http" && p.containerPort === DATA_PORT) &&
     (shardContainer.ports || []).some((p) => p.name === "admin" && p.containerPort === ADMIN_PORT),
     `StatefulSet storage-api: data port ${DATA_PORT} (the ring's servers) and admin port ${ADMIN_PORT}`);
@@ -247,6 +253,8 @@ export function checkClusterCompose({ repo, check, composeDefault }) {
       JSON.stringify(s.healthcheck?.test) === JSON.stringify(["CMD", "/storage_api", "--healthcheck"]),
     `${at}: ${name}: FSYNC=always, a restart policy and the --healthcheck probe`);
     check(hardened(name, s), `${at}: ${name} is read-only, without capabilities, with pids and memory limits`);
+    check(s.environment?.SHARD_NAME === name, `${at}: ${name} has SHARD_NAME ${name}, the name its router proxy sends`,
+      String(s.environment?.SHARD_NAME));
     check((s.networks?.default?.aliases || []).includes(`${name}.storage-api-headless`),
       `${at}: ${name} answers to ${name}.storage-api-headless, as the router resolves it (SHARD_DOMAIN)`);
   }
