@@ -278,6 +278,8 @@ int main(int argc, char** argv) {
   metrics::ProcessCollector process;
   refusals.set_accept_rejections(
       [&server](std::size_t index) { return server.rejected(static_cast<server::Rejection>(index)); });
+  // Every counter and histogram starts from zero with the process: that is their OpenMetrics _created.
+  registry.set_created(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   registry.add(request_metrics);
   registry.add(refusals);
   registry.add(connections_open);

@@ -36,10 +36,14 @@ std::size_t status_index(int status) noexcept {
 }  // namespace
 
 RequestMetrics::RequestMetrics(std::vector<double> buckets, std::size_t shards)
-    : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards),
+    : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards, true),
       bound_texts_(metrics::format_bucket_bounds(histogram_.upper_bounds())),
       in_flight_(std::make_unique<InFlight[]>(shards)),
-      shards_(shards) {}
+      shards_(shards),
+      steady_to_unix_nanos_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch() -
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count()) {}
 
 RequestMetrics::~RequestMetrics() = default;
 
@@ -55,6 +59,14 @@ void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t
                              double seconds) noexcept {
   histogram_.observe(shard, series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status)),
                      seconds);
+}
+
+void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
+                             std::string_view request_id, std::chrono::steady_clock::time_point now) noexcept {
+  const std::int64_t unix_nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() + steady_to_unix_nanos_;
+  histogram_.observe(shard, series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status)),
+                     seconds, request_id, unix_nanos);
 }
 
 // One writer per shard: a plain load/store pair is enough and avoids a locked instruction.

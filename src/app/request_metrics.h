@@ -5,8 +5,15 @@
 // or "other"; path is a route template, "unmatched" for any other path, or "unparsed" when the request head
 // could not be parsed; status is one of the statuses the service answers. Each event-loop thread observes
 // into its own shard without locks; collect() renders only the series that have been observed.
+//
+// An observation may carry the request's id, which becomes its bucket's exemplar (trace_id, the duration,
+// the time): OpenMetrics scrapes show it, so a slow bucket leads to the request's access log line. The
+// exemplar's wall-clock time is the steady clock's reading plus the offset between the clocks taken at
+// construction: no second clock read per request (a wall clock stepped later shifts exemplars, not
+// durations).
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +37,9 @@ class RequestMetrics final : public metrics::Collector {
   ~RequestMetrics() override;
 
   void observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds) noexcept;
+  // `now` is the steady-clock time the duration was measured at; an empty id records no exemplar.
+  void observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
+               std::string_view request_id, std::chrono::steady_clock::time_point now) noexcept;
   void request_started(std::size_t shard) noexcept;
   void request_ended(std::size_t shard) noexcept;
 
@@ -47,6 +57,7 @@ class RequestMetrics final : public metrics::Collector {
   std::vector<std::string> bound_texts_;  // le values, formatted once
   std::unique_ptr<InFlight[]> in_flight_;
   std::size_t shards_;
+  std::int64_t steady_to_unix_nanos_;  // system_clock - steady_clock, at construction
 };
 
 }  // namespace app

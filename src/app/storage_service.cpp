@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "base/text.h"
 #include "metrics/exposition.h"
+#include "metrics/format.h"
 
 namespace app {
 
@@ -19,6 +21,15 @@ http::Response json(int status, std::string_view body) {
   response.content_type = http::kJsonContentType;
   response.body = body;
   return response;
+}
+
+// The exposition format the scrape's Accept fields (all of them, as one list) prefer.
+metrics::Format scrape_format(const http::RequestHead& head) noexcept {
+  metrics::FormatNegotiation negotiation;
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    if (base::equals_ignore_case(head.headers[i].name, "accept")) negotiation.consider(head.headers[i].value);
+  }
+  return negotiation.choose(false);  // protobuf is not offered
 }
 
 }  // namespace
@@ -94,12 +105,14 @@ void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& bo
     case http::Route::kBucket:
       buckets_.handle(head, match.id, body, response, deferrer);
       return;
-    case http::Route::kMetrics:
+    case http::Route::kMetrics: {
+      const metrics::Format format = scrape_format(head);
       metrics_buffer_.clear();
-      context_.registry.render(metrics_buffer_);
-      response.content_type = metrics::kExpositionContentType;
+      context_.registry.render(metrics_buffer_, format);
+      response.content_type = metrics::content_type(format);
       response.body = metrics_buffer_;
       return;
+    }
     case http::Route::kHealthz:
       response = json(200, kHealthyBody);
       return;
