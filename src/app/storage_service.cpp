@@ -133,9 +133,10 @@ void StorageService::on_response(const http::ResponseRecord& record) {
   } else if (record.request_line_parsed) {
     path = static_cast<std::size_t>(route_of(record.path));
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
-  context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - record.started).count();
+  // The request id becomes its bucket's exemplar, so a slow bucket leads to this very log line.
+  context_.request_metrics.observe(shard_, record.method, path, record.status, seconds, record.request_id, now);
   if (record.refusal != http::Refusal::kNone) context_.refusals.count(record.refusal);  // no call for the rest
 
   if (context_.access_log && context_.log.enabled(LogLevel::kInfo)) {
@@ -144,7 +145,8 @@ void StorageService::on_response(const http::ResponseRecord& record) {
                                   {"target", record.target.substr(0, kLoggedTargetBytes)},
                                   {"route", RequestMetrics::path_label(path)},
                                   {"status", static_cast<std::int64_t>(record.status)},
-                                  {"duration_seconds", seconds}});
+                                  {"duration_seconds", seconds},
+                                  {"request_id", record.request_id.empty() ? std::string_view("-") : record.request_id}});
   }
 }
 
