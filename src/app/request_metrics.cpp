@@ -5,6 +5,8 @@
 
 namespace app {
 
+static_assert(http::kMaxRequestIdBytes == metrics::kExemplarIdBytes, "every request id fits an exemplar slot");
+
 namespace {
 
 constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS", "PATCH", "other"};
@@ -62,7 +64,8 @@ void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t
 }
 
 void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
-                             std::string_view request_id, std::chrono::steady_clock::time_point now) noexcept {
+                             std::span<const char, metrics::kExemplarIdBytes> request_id,
+                             std::chrono::steady_clock::time_point now) noexcept {
   const std::int64_t unix_nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() + steady_to_unix_nanos_;
   histogram_.observe(shard, series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status)),

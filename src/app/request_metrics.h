@@ -17,11 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/method.h"
+#include "http/request_id.h"
 #include "http/router.h"
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
@@ -37,9 +39,11 @@ class RequestMetrics final : public metrics::Collector {
   ~RequestMetrics() override;
 
   void observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds) noexcept;
-  // `now` is the steady-clock time the duration was measured at; an empty id records no exemplar.
+  // `now` is the steady-clock time the duration was measured at; `request_id` is zero-padded, as
+  // http::RequestId::padded() gives it (all zeros: no exemplar).
   void observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
-               std::string_view request_id, std::chrono::steady_clock::time_point now) noexcept;
+               std::span<const char, metrics::kExemplarIdBytes> request_id,
+               std::chrono::steady_clock::time_point now) noexcept;
   void request_started(std::size_t shard) noexcept;
   void request_ended(std::size_t shard) noexcept;
 

@@ -136,7 +136,12 @@ void StorageService::on_response(const http::ResponseRecord& record) {
   const auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - record.started).count();
   // The request id becomes its bucket's exemplar, so a slow bucket leads to this very log line.
-  context_.request_metrics.observe(shard_, record.method, path, record.status, seconds, record.request_id, now);
+  if (record.request_id != nullptr) {
+    context_.request_metrics.observe(shard_, record.method, path, record.status, seconds,
+                                     record.request_id->padded(), now);
+  } else {
+    context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
+  }
   if (record.refusal != http::Refusal::kNone) context_.refusals.count(record.refusal);  // no call for the rest
 
   if (context_.access_log && context_.log.enabled(LogLevel::kInfo)) {
@@ -146,7 +151,7 @@ void StorageService::on_response(const http::ResponseRecord& record) {
                                   {"route", RequestMetrics::path_label(path)},
                                   {"status", static_cast<std::int64_t>(record.status)},
                                   {"duration_seconds", seconds},
-                                  {"request_id", record.request_id.empty() ? std::string_view("-") : record.request_id}});
+                                  {"request_id", record.request_id ? record.request_id->text() : std::string_view("-")}});
   }
 }
 

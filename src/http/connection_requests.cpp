@@ -292,7 +292,7 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   record.method_token = slot.method_token;
   record.target = slot.target;
   record.tag = slot.tag;
-  record.request_id = slot.request_id.text();
+  if (!slot.request_id.empty()) record.request_id = &slot.request_id;
   record.request_line_parsed = true;
   record.started = slot.started;
   report(record);
@@ -319,7 +319,7 @@ ResponseRecord Connection::current_record(int status, Refusal reason, bool head_
   record.refusal = reason;
   record.started = request_started_;
   record.tag = request_active_ ? tag_ : kNoTag;
-  record.request_id = request_id_.text();
+  if (!request_id_.empty()) record.request_id = &request_id_;
   if (head_known) {
     record.method = head_.method;
     record.method_token = head_.method_token;

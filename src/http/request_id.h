@@ -15,6 +15,7 @@
 // start-up and never shared between threads.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "http/request.h"
@@ -52,12 +53,18 @@ class RequestId {
  public:
   // From the head's fields, or generated; replaces whatever the id held.
   void assign(const RequestHead& head, RequestIdGenerator& generator) noexcept;
-  void clear() noexcept { source_ = RequestIdSource::kNone; }
+  void clear() noexcept {
+    source_ = RequestIdSource::kNone;
+    id_[0] = '\0';
+  }
 
   RequestIdSource source() const noexcept { return source_; }
   bool empty() const noexcept { return source_ == RequestIdSource::kNone; }
   // The id: the trace-id, the X-Request-Id value, or the generated digits.
   std::string_view text() const noexcept { return empty() ? std::string_view() : std::string_view(id_, length_); }
+  // The same bytes followed by zeros up to kMaxRequestIdBytes (all zeros when empty): what an exemplar
+  // slot stores, copied with fixed-size moves rather than a variable-length copy.
+  std::span<const char, kMaxRequestIdBytes> padded() const noexcept { return std::span<const char, kMaxRequestIdBytes>(id_); }
   // The response field that returns it ("traceparent" or "X-Request-Id"), and its value; empty when none.
   std::string_view field_name() const noexcept;
   std::string_view field_value() const noexcept;

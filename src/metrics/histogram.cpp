@@ -76,7 +76,9 @@ std::size_t ShardedHistogram::bucket_index(double value) const noexcept {
   return static_cast<std::size_t>(found - upper_bounds_.begin());
 }
 
-std::size_t ShardedHistogram::record(std::size_t shard, std::size_t series, double value) noexcept {
+// Inlined into both observe() overloads: a call would cost as much as the exemplar's stores.
+[[gnu::always_inline]] inline std::size_t ShardedHistogram::record(std::size_t shard, std::size_t series,
+                                                                  double value) noexcept {
   assert(shard < shard_count_ && series < series_count_);
   const std::size_t base = series_cell(shard, series);
   const std::size_t bucket = bucket_index(value);
@@ -96,25 +98,35 @@ void ShardedHistogram::observe(std::size_t shard, std::size_t series, double val
 
 void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value, std::string_view id,
                                std::int64_t unix_nanos) noexcept {
+  char padded[kExemplarIdBytes] = {};
+  if (id.size() <= kExemplarIdBytes) std::memcpy(padded, id.data(), id.size());
+  observe(shard, series, value, std::span<const char, kExemplarIdBytes>(padded), unix_nanos);
+}
+
+void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value,
+                               std::span<const char, kExemplarIdBytes> id, std::int64_t unix_nanos) noexcept {
   const std::size_t bucket = record(shard, series, value);
-  if (exemplar_cells_ == nullptr || id.empty() || id.size() > kExemplarIdBytes || std::isnan(value)) return;
-  std::uint64_t id_words[kExemplarIdWords] = {};
-  std::memcpy(id_words, id.data(), id.size());
+  if (exemplar_cells_ == nullptr || id[0] == '\0' || std::isnan(value)) return;
+  std::uint64_t id_words[kExemplarIdWords];
+  std::memcpy(id_words, id.data(), kExemplarIdBytes);
   // The writer's half of a seqlock (one writer per shard): an odd sequence marks the slot as being
   // written, the release fence keeps the data stores after that mark, the release store of the next even
   // sequence publishes them. Every word is atomic, so a reader racing with it sees torn data at worst,
-  // which its sequence check discards.
-  const std::size_t slot = exemplar_cell(shard, series, bucket);
-  const std::atomic_ref<std::uint64_t> sequence = exemplar_word(slot);
-  const std::uint64_t before = sequence.load(std::memory_order_relaxed);
-  sequence.store(before + 1, std::memory_order_relaxed);
+  // which its sequence check discards. A local pointer lets the compiler keep it in a register across
+  // the stores.
+  std::uint64_t* const slot = exemplar_cells_ + exemplar_cell(shard, series, bucket);
+  const auto word = [slot](std::size_t i) noexcept { return std::atomic_ref<std::uint64_t>(slot[i]); };
+  const std::uint64_t before = word(0).load(std::memory_order_relaxed);
+  word(0).store(before + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  exemplar_word(slot + 1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_relaxed);
-  exemplar_word(slot + 2).store(static_cast<std::uint64_t>(unix_nanos), std::memory_order_relaxed);
-  for (std::size_t i = 0; i < kExemplarIdWords; ++i) {
-    exemplar_word(slot + 3 + i).store(id_words[i], std::memory_order_relaxed);
-  }
-  sequence.store(before + 2, std::memory_order_release);
+  word(1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_relaxed);
+  word(2).store(static_cast<std::uint64_t>(unix_nanos), std::memory_order_relaxed);
+  word(3).store(id_words[0], std::memory_order_relaxed);
+  word(4).store(id_words[1], std::memory_order_relaxed);
+  word(5).store(id_words[2], std::memory_order_relaxed);
+  word(6).store(id_words[3], std::memory_order_relaxed);
+  word(7).store(id_words[4], std::memory_order_relaxed);
+  word(0).store(before + 2, std::memory_order_release);
 }
 
 bool ShardedHistogram::read_exemplar(std::size_t slot, Exemplar& out) const noexcept {

@@ -66,8 +66,12 @@ class ShardedHistogram {
   ShardedHistogram& operator=(const ShardedHistogram&) = delete;
 
   void observe(std::size_t shard, std::size_t series, double value) noexcept;
-  // Also makes {id, value, unix_nanos} the bucket's exemplar in this shard. An empty id, an id longer than
-  // kExemplarIdBytes, a NaN value or a histogram without exemplars records the observation alone.
+  // Also makes {id, value, unix_nanos} the bucket's exemplar in this shard. The id is printable text padded
+  // with zeros to kExemplarIdBytes (fixed-size moves on the request path); an empty id (a zero first
+  // byte), a NaN value or a histogram without exemplars records the observation alone.
+  void observe(std::size_t shard, std::size_t series, double value, std::span<const char, kExemplarIdBytes> id,
+               std::int64_t unix_nanos) noexcept;
+  // The same from unpadded text (tests, cold paths); an id longer than kExemplarIdBytes records none.
   void observe(std::size_t shard, std::size_t series, double value, std::string_view id,
                std::int64_t unix_nanos) noexcept;
 
@@ -83,7 +87,7 @@ class ShardedHistogram {
   static constexpr std::size_t kCacheLineBytes = 64;
   static constexpr std::size_t kCellsPerLine = kCacheLineBytes / sizeof(std::uint64_t);
   static constexpr std::size_t kExemplarIdWords = kExemplarIdBytes / sizeof(std::uint64_t);
-  static_assert(3 + kExemplarIdWords == kCellsPerLine, "an exemplar slot is one cache line");
+  static_assert(kExemplarIdWords == 5 && 3 + kExemplarIdWords == kCellsPerLine, "an exemplar slot is one cache line");
 
   // Cells are plain integers in zero-filled pages, always accessed atomically through atomic_ref.
   std::atomic_ref<std::uint64_t> cell(std::size_t index) const noexcept {

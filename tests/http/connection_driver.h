@@ -70,7 +70,7 @@ class RecordingHandler final : public http::Handler {
   void on_response(const http::ResponseRecord& record) override {
     records.push_back(Recorded{record.status, record.tag, std::string(record.method_token), std::string(record.path),
                                std::string(record.target), record.request_line_parsed, record.refusal,
-                               std::string(record.request_id)});
+                               record.request_id ? std::string(record.request_id->text()) : std::string()});
   }
 
   int begun = 0;

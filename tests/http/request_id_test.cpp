@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -70,6 +71,37 @@ TEST(IsValidRequestId, BoundedSafeCharacters) {
   EXPECT_FALSE(is_valid_request_id("a\"b"));
   EXPECT_FALSE(is_valid_request_id("a\\b"));
   EXPECT_FALSE(is_valid_request_id("caf\xc3\xa9"));
+}
+
+TEST(ParseTraceparent, EveryByteInEveryHexPosition) {
+  // Each of the 52 hex positions, each byte value: valid exactly for 0-9 and a-f (and not making an id all
+  // zeros, which kValid's digits never allow here since other digits stay non-zero).
+  const std::string valid(kValid);
+  TraceParent parent;
+  for (std::size_t at = 0; at < valid.size(); ++at) {
+    if (valid[at] == '-') continue;
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string s = valid;
+      s[at] = static_cast<char>(byte);
+      const bool hex = (byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f');
+      const bool expected = hex && !(at < 2 && s[0] == 'f' && s[1] == 'f');
+      ASSERT_EQ(parse_traceparent(s, parent), expected) << "position " << at << " byte " << byte;
+    }
+  }
+}
+
+TEST(RequestIdGenerator, HexSpellsTheGeneratedBits) {
+  RequestIdGenerator digits(99);
+  RequestIdGenerator bits(99);
+  for (int i = 0; i < 100; ++i) {
+    char out[32];
+    digits.hex(out, 32);
+    char expected[33];
+    const auto high = static_cast<unsigned long long>(bits.next());
+    const auto low = static_cast<unsigned long long>(bits.next());
+    std::snprintf(expected, sizeof expected, "%016llx%016llx", high, low);
+    ASSERT_EQ(std::string_view(out, 32), std::string_view(expected, 32));
+  }
 }
 
 TEST(RequestIdGenerator, DistinctLowercaseHexFromDistinctSeeds) {
