@@ -29,7 +29,7 @@ metrics::Format scrape_format(const http::RequestHead& head) noexcept {
   for (std::size_t i = 0; i < head.header_count; ++i) {
     if (base::equals_ignore_case(head.headers[i].name, "accept")) negotiation.consider(head.headers[i].value);
   }
-  return negotiation.choose(false);  // protobuf is not offered
+  return negotiation.choose(true);
 }
 
 }  // namespace

@@ -105,6 +105,10 @@ void append_escaped_help(std::string& out, std::string_view help) { append_escap
 
 void TextWriter::family(std::string_view name, std::string_view help, MetricType type) {
   type_ = type;
+  if (protobuf_) {
+    proto_family(name, help, type);
+    return;
+  }
   if (open_metrics_ && type == MetricType::kCounter) name = without_total(name);
   out_.append("# HELP ");
   out_.append(name);
@@ -123,6 +127,10 @@ void TextWriter::family(std::string_view name, std::string_view help, MetricType
 }
 
 void TextWriter::sample(std::string_view name, std::span<const Label> labels, double value) {
+  if (protobuf_) {
+    proto_sample(labels, value);
+    return;
+  }
   if (!open_metrics_ || type_ != MetricType::kCounter) {
     sample_line(name, {}, labels, nullptr, value);
     return;
@@ -138,10 +146,15 @@ void TextWriter::created_line(std::string_view base_name, std::span<const Label>
 
 void TextWriter::finish() {
   if (open_metrics_) out_.append("# EOF\n");
+  if (protobuf_ && family_open_) {
+    proto_.end();
+    family_open_ = false;
+  }
 }
 
 void TextWriter::bucket(std::string_view name, std::span<const Label> labels, double upper_bound,
                         double cumulative_count) {
+  if (protobuf_) return;  // text only: protobuf histograms go through write_histogram_series
   sample_line(name, {}, labels, &upper_bound, cumulative_count);
 }
 
@@ -191,8 +204,13 @@ void write_histogram_series(TextWriter& out, std::string_view family_name, std::
 }
 
 void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
-                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts) {
+                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts,
+                            const NativeSnapshot* native) {
   assert(snapshot.cumulative.size() == bound_texts.size());
+  if (out.protobuf_) {
+    out.proto_histogram(labels, snapshot, bound_texts, native);
+    return;
+  }
   // Every _bucket line shares `<family>_bucket{<labels>,le="`: build it once per series.
   std::string& prefix = out.series_prefix_;
   prefix.assign(family_name).append("_bucket{");
