@@ -176,7 +176,11 @@ int main(int argc, char** argv) {
     durable_metrics.attach(durable_log->writer.get(), durable_log->recovery, *config.data_dir, &file_system);
   }
 
-  app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
+  metrics::NativeHistogramOptions native_histogram;
+  native_histogram.schema = config.native_histogram_schema;
+  native_histogram.zero_threshold = config.native_histogram_zero_threshold;
+  native_histogram.bucket_limit = config.native_histogram_bucket_limit;
+  app::RequestMetrics request_metrics(effective.histogram_buckets, threads, native_histogram);
   app::RefusalMetrics refusals;
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
