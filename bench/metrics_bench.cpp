@@ -1,6 +1,7 @@
 // Metrics hot paths: one histogram observation (against a plain relaxed atomic increment), with and
-// without its exemplar, one request observation through app::RequestMetrics, and rendering /metrics as
-// main() registers it, in text and in OpenMetrics.
+// without its exemplar, one native histogram observation, one request observation through
+// app::RequestMetrics (classic, native and exemplar), and rendering /metrics as main() registers it, in
+// text, OpenMetrics and protobuf.
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -18,6 +19,7 @@
 #include "http/router.h"
 #include "metrics/format.h"
 #include "metrics/histogram.h"
+#include "metrics/native_histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 
@@ -89,7 +91,18 @@ void BM_HistogramObserveExemplar(benchmark::State& state) {
 }
 BENCHMARK(BM_HistogramObserveExemplar)->Name("metrics/histogram_observe_exemplar")->Threads(1)->Threads(2);
 
-// What the service does per request: labels to series, the observation and its exemplar (request id and
+// The native histogram's share of an observation: the bucket key from the double's bits, one increment.
+void BM_NativeHistogramObserve(benchmark::State& state) {
+  static metrics::NativeHistogram histogram(metrics::NativeHistogramOptions(), 768, 2);
+  const auto shard = static_cast<std::size_t>(state.thread_index());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    histogram.observe(shard, 17, kDurations[i++ & 1023]);
+  }
+}
+BENCHMARK(BM_NativeHistogramObserve)->Name("metrics/native_histogram_observe")->Threads(1)->Threads(2);
+
+// What the service does per request: labels to series, the classic and native observations and the exemplar (request id and
 // the steady-clock reading the duration was measured with, turned into wall-clock time).
 void BM_RequestMetricsObserveExemplar(benchmark::State& state) {
   app::RequestMetrics request_metrics(metrics::default_duration_buckets(), 1);
@@ -241,6 +254,19 @@ void BM_RenderOpenMetricsEverySeries(benchmark::State& state) {
 BENCHMARK(BM_RenderOpenMetricsEverySeries)
     ->Name("scrape/render_openmetrics_all_768_series")
     ->Unit(benchmark::kMicrosecond);
+
+// Protobuf: classic buckets with exemplars, and each series' native histogram collected and encoded.
+void BM_RenderProtobufRealistic(benchmark::State& state) {
+  const ScrapeFixture fixture(realistic_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kProtobuf); });
+}
+BENCHMARK(BM_RenderProtobufRealistic)->Name("scrape/render_protobuf_realistic_31_series")->Unit(benchmark::kMicrosecond);
+
+void BM_RenderProtobufEverySeries(benchmark::State& state) {
+  const ScrapeFixture fixture(every_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kProtobuf); });
+}
+BENCHMARK(BM_RenderProtobufEverySeries)->Name("scrape/render_protobuf_all_768_series")->Unit(benchmark::kMicrosecond);
 
 // Choosing the format from Prometheus 3's Accept header, as every scrape does.
 void BM_NegotiateFormat(benchmark::State& state) {

@@ -87,6 +87,10 @@ class TextWriter {
   double created_seconds_;
   ProtoWriter proto_;
   bool family_open_ = false;  // protobuf: a MetricFamily message awaits its end
+  // protobuf: the bucket bounds of the family's histograms, parsed once from the bound texts its series
+  // share (forgotten at the next family).
+  const std::string* parsed_texts_ = nullptr;
+  std::vector<double> parsed_bounds_;
   MetricType type_ = MetricType::kUntyped;  // of the family being written
   std::string series_prefix_;  // scratch for write_histogram_series, reused across series
 };

@@ -58,6 +58,7 @@ double bound_value(const std::string& text) noexcept {
 
 void TextWriter::proto_family(std::string_view name, std::string_view help, MetricType type) {
   if (family_open_) proto_.end();
+  parsed_texts_ = nullptr;  // bounds are shared within a family only
   proto_.begin_delimited();
   family_open_ = true;
   proto_.string_field(kFamilyName, name);
@@ -111,6 +112,11 @@ void TextWriter::proto_histogram(std::span<const Label> labels, const ShardedHis
   proto_.varint_field(kSampleCount, count);
   proto_.double_field(kSampleSum, snapshot.sum);
   const std::size_t buckets = std::min(bound_texts.size(), snapshot.cumulative.size());
+  if (parsed_texts_ != bound_texts.data() || parsed_bounds_.size() != bound_texts.size()) {
+    parsed_bounds_.clear();
+    for (const std::string& text : bound_texts) parsed_bounds_.push_back(bound_value(text));
+    parsed_texts_ = bound_texts.data();
+  }
   for (std::size_t i = 0; i < buckets; ++i) {
     const bool infinite = i + 1 == buckets;
     const bool has_exemplar = i < snapshot.exemplars.size() && snapshot.exemplars[i].id_length > 0;
@@ -118,7 +124,7 @@ void TextWriter::proto_histogram(std::span<const Label> labels, const ShardedHis
     if (infinite && !has_exemplar) break;
     proto_.begin(kBucket);
     proto_.varint_field(kCumulativeCount, infinite ? count : snapshot.cumulative[i]);
-    proto_.double_field(kUpperBound, bound_value(bound_texts[i]));
+    proto_.double_field(kUpperBound, parsed_bounds_[i]);
     if (has_exemplar) {
       const Exemplar& exemplar = snapshot.exemplars[i];
       proto_.begin(kBucketExemplar);

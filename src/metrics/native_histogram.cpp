@@ -43,56 +43,42 @@ NativeHistogram::NativeHistogram(const NativeHistogramOptions& options, std::siz
     for (std::size_t j = 0; j < bound_count_; ++j) {
       bounds_[j] = std::exp2(static_cast<double>(j) / static_cast<double>(bound_count_) - 1);
     }
+    bounds_[bound_count_] = 2;
+    for (std::size_t slice = 0; slice < bounds_below_slice_.size(); ++slice) {
+      const double start = 0.5 + static_cast<double>(slice) / 512;
+      std::size_t below = 0;
+      while (below < bound_count_ && bounds_[below] < start) ++below;
+      bounds_below_slice_[slice] = static_cast<std::uint8_t>(below);
+    }
   }
   min_key_ = key_of(options.zero_threshold);
 }
 
-int NativeHistogram::key_of(double value) const noexcept {
-  // value = frac * 2^exp with frac in [0.5, 1), straight from the bits (a normal, positive double).
-  const auto bits = std::bit_cast<std::uint64_t>(value);
-  const int exp = static_cast<int>((bits >> 52) & 0x7ff) - 1022;
-  const double frac = std::bit_cast<double>((bits & 0x000fffffffffffffu) | 0x3fe0000000000000u);
-  if (options_.schema > 0) {
-    // The bucket within the power of two: how many of its lower fractions lie below frac.
-    int within = 0;
-    for (std::size_t j = 0; j < bound_count_; ++j) within += bounds_[j] < frac ? 1 : 0;
-    return within + (exp - 1) * static_cast<int>(bound_count_);
-  }
-  // Schema 0 and below: bucket k of schema 0 is (2^(k-1), 2^k], and 2^-s of them make one of schema s.
-  const int key = frac == 0.5 ? exp - 1 : exp;
-  const int shift = -options_.schema;
-  return (key + (1 << shift) - 1) >> shift;
-}
-
-void NativeHistogram::observe(std::size_t shard, std::size_t series, double value) noexcept {
-  assert(shard < shard_count_ && series < series_count_);
-  if (std::isnan(value)) return;  // counted by the classic histogram alone, as Prometheus allows
-  std::size_t index = series_cell(shard, series);
-  if (value > options_.zero_threshold) {
-    const int offset = key_of(std::min(value, 0x1p1000)) - min_key_;
-    index += 1 + std::min(static_cast<std::size_t>(std::max(offset, 0)), bucket_cells_ - 1);
-  }
-  const std::atomic_ref<std::uint64_t> cell = cell_ref(cells_, index);
-  cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
 void NativeHistogram::collect(std::size_t series, NativeSnapshot& out) const {
   assert(series < series_count_);
-  std::vector<std::pair<int, std::uint64_t>> buckets;  // populated (key, count), ascending
+  std::vector<std::pair<int, std::uint64_t>>& buckets = out.scratch;  // populated (key, count), ascending
+  buckets.clear();
   std::uint64_t zero = 0;
   std::uint64_t total = 0;
   for (std::size_t shard = 0; shard < shard_count_; ++shard) {
     zero += cell_ref(cells_, series_cell(shard, series)).load(std::memory_order_relaxed);
   }
   total = zero;
-  for (std::size_t i = 0; i < bucket_cells_; ++i) {
-    std::uint64_t count = 0;
-    for (std::size_t shard = 0; shard < shard_count_; ++shard) {
-      count += cell_ref(cells_, series_cell(shard, series) + 1 + i).load(std::memory_order_relaxed);
+  // Shard by shard, each a contiguous run of cells, summed into the scratch counts (raw pointers: this
+  // loop is most of a protobuf scrape's time).
+  const std::size_t cells = bucket_cells_;
+  out.sums.assign(cells, 0);
+  std::uint64_t* const sums = out.sums.data();
+  for (std::size_t shard = 0; shard < shard_count_; ++shard) {
+    std::uint64_t* const first = cells_ + series_cell(shard, series) + 1;
+    for (std::size_t i = 0; i < cells; ++i) {
+      sums[i] += std::atomic_ref<std::uint64_t>(first[i]).load(std::memory_order_relaxed);
     }
-    if (count == 0) continue;
-    buckets.emplace_back(min_key_ + static_cast<int>(i), count);
-    total += count;
+  }
+  for (std::size_t i = 0; i < cells; ++i) {
+    if (sums[i] == 0) continue;
+    buckets.emplace_back(min_key_ + static_cast<int>(i), sums[i]);
+    total += sums[i];
   }
 
   int schema = options_.schema;

@@ -11,9 +11,13 @@
 // extraction, a search among 2^s fractions and one increment; a value beyond the range is counted in its
 // top bucket. collect() merges the shards and, while more buckets are populated than the bucket limit,
 // halves the resolution (schema - 1, adjacent buckets merged), as client_golang does, down to schema -4.
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "metrics/zeroed_pages.h"
@@ -29,6 +33,9 @@ struct NativeHistogramOptions {
 bool valid_native_options(const NativeHistogramOptions& options) noexcept;
 
 struct NativeSnapshot {
+  // collect()'s working space, kept for its capacity: the summed cells and the populated buckets.
+  std::vector<std::uint64_t> sums;
+  std::vector<std::pair<int, std::uint64_t>> scratch;
   struct Span {
     std::int32_t offset;  // from the end of the previous span (the first: the index of its first bucket)
     std::uint32_t length;
@@ -50,12 +57,40 @@ class NativeHistogram {
   NativeHistogram(const NativeHistogram&) = delete;
   NativeHistogram& operator=(const NativeHistogram&) = delete;
 
-  void observe(std::size_t shard, std::size_t series, double value) noexcept;
+  // Inline: it is on every request's path, next to the classic histogram's observation.
+  void observe(std::size_t shard, std::size_t series, double value) noexcept {
+    std::size_t index = series_cell(shard, series);
+    if (value > options_.zero_threshold) {
+      // Above the threshold the key is at least min_key_; +Inf's bits read as 2^1024, in the top bucket.
+      const auto offset = static_cast<std::size_t>(key_of(value) - min_key_);
+      index += 1 + std::min(offset, bucket_cells_ - 1);
+    } else if (value != value) {
+      return;  // NaN: counted by the classic histogram alone, as Prometheus allows
+    }
+    const std::atomic_ref<std::uint64_t> cell(cells_[index]);
+    cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   void collect(std::size_t series, NativeSnapshot& out) const;
 
   const NativeHistogramOptions& options() const noexcept { return options_; }
   // The bucket a value above the zero threshold falls in, at the configured schema (before clamping).
-  int key_of(double value) const noexcept;
+  int key_of(double value) const noexcept {
+    // value = frac * 2^exp with frac in [0.5, 1), straight from the bits (a normal, positive double).
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    const int exp = static_cast<int>((bits >> 52) & 0x7ff) - 1022;
+    if (options_.schema > 0) {
+      // The bucket within the power of two is how many of its lower fractions lie below frac: those
+      // below frac's slice, plus the one inside the slice if frac is above it.
+      const double frac = std::bit_cast<double>((bits & 0x000fffffffffffffu) | 0x3fe0000000000000u);
+      const std::size_t below = bounds_below_slice_[(bits >> 44) & 0xff];
+      const int within = static_cast<int>(below) + (bounds_[below] < frac ? 1 : 0);
+      return within + (exp - 1) * static_cast<int>(bound_count_);
+    }
+    // Schema 0 and below: bucket k of schema 0 is (2^(k-1), 2^k], and 2^-s of them make one of schema s.
+    const int key = (bits & 0x000fffffffffffffu) == 0 ? exp - 1 : exp;  // frac == 0.5: a power of two
+    const int shift = -options_.schema;
+    return (key + (1 << shift) - 1) >> shift;
+  }
 
  private:
   std::size_t series_cell(std::size_t shard, std::size_t series) const noexcept {
@@ -68,8 +103,12 @@ class NativeHistogram {
   int min_key_;                    // the bucket holding values just above the zero threshold
   std::size_t bucket_cells_;       // buckets kept per series
   std::size_t cells_per_series_;   // the zero bucket, then bucket_cells_
-  std::array<double, 32> bounds_{};  // 2^(j/2^s - 1) for j < 2^s (s > 0): the fractions between buckets
+  // 2^(j/2^s - 1) for j < 2^s (s > 0): the fractions between buckets, then 2 (above every fraction).
+  std::array<double, 33> bounds_{};
   std::size_t bound_count_ = 0;
+  // For each 1/512 slice of [0.5, 1) (the top 8 bits of the mantissa), how many bounds lie below the
+  // slice: bounds are at least 0.011 apart (schema 5), so at most one more lies within it.
+  std::array<std::uint8_t, 256> bounds_below_slice_{};
   ZeroedPages memory_;
   std::uint64_t* cells_;
 };

@@ -27,6 +27,10 @@ std::size_t varint_size(std::uint64_t value) noexcept {
 }  // namespace
 
 void ProtoWriter::append_varint(std::string& out, std::uint64_t value) {
+  if (value < 0x80) {  // every tag here, and most lengths and counts
+    out.push_back(static_cast<char>(value));
+    return;
+  }
   char bytes[10];
   std::size_t n = 0;
   while (value >= 0x80) {

@@ -36,7 +36,14 @@ class ProtoWriter {
   static void append_varint(std::string& out, std::uint64_t value);
 
  private:
-  void tag(std::uint32_t field, std::uint32_t wire_type) { append_varint(out_, (std::uint64_t{field} << 3) | wire_type); }
+  void tag(std::uint32_t field, std::uint32_t wire_type) {
+    const std::uint64_t key = (std::uint64_t{field} << 3) | wire_type;
+    if (key < 0x80) {
+      out_.push_back(static_cast<char>(key));
+    } else {
+      append_varint(out_, key);
+    }
+  }
 
   std::string& out_;
   std::array<std::size_t, kMaxDepth> starts_{};  // where each open message's length byte is
