@@ -109,23 +109,22 @@ void ShardedHistogram::observe(std::size_t shard, std::size_t series, double val
   if (exemplar_cells_ == nullptr || id[0] == '\0' || std::isnan(value)) return;
   std::uint64_t id_words[kExemplarIdWords];
   std::memcpy(id_words, id.data(), kExemplarIdBytes);
-  // The writer's half of a seqlock (one writer per shard): an odd sequence marks the slot as being
-  // written, the release fence keeps the data stores after that mark, the release store of the next even
-  // sequence publishes them. Every word is atomic, so a reader racing with it sees torn data at worst,
-  // which its sequence check discards. A local pointer lets the compiler keep it in a register across
-  // the stores.
+  // The writer's half of a seqlock (one writer per shard), without fences: the odd sequence marks the
+  // slot as being written, and each data word is a release store, so a reader that acquires any word of
+  // this write also sees that mark (or a later sequence) when it checks again; the release store of the
+  // next even sequence publishes the whole. On x86 these are all plain moves: no lock, no locked
+  // instruction, nothing another thread writes. A local pointer keeps the slot in a register.
   std::uint64_t* const slot = exemplar_cells_ + exemplar_cell(shard, series, bucket);
   const auto word = [slot](std::size_t i) noexcept { return std::atomic_ref<std::uint64_t>(slot[i]); };
   const std::uint64_t before = word(0).load(std::memory_order_relaxed);
   word(0).store(before + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  word(1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_relaxed);
-  word(2).store(static_cast<std::uint64_t>(unix_nanos), std::memory_order_relaxed);
-  word(3).store(id_words[0], std::memory_order_relaxed);
-  word(4).store(id_words[1], std::memory_order_relaxed);
-  word(5).store(id_words[2], std::memory_order_relaxed);
-  word(6).store(id_words[3], std::memory_order_relaxed);
-  word(7).store(id_words[4], std::memory_order_relaxed);
+  word(1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_release);
+  word(2).store(static_cast<std::uint64_t>(unix_nanos), std::memory_order_release);
+  word(3).store(id_words[0], std::memory_order_release);
+  word(4).store(id_words[1], std::memory_order_release);
+  word(5).store(id_words[2], std::memory_order_release);
+  word(6).store(id_words[3], std::memory_order_release);
+  word(7).store(id_words[4], std::memory_order_release);
   word(0).store(before + 2, std::memory_order_release);
 }
 
@@ -137,13 +136,14 @@ bool ShardedHistogram::read_exemplar(std::size_t slot, Exemplar& out) const noex
     const std::uint64_t before = exemplar_word(slot).load(std::memory_order_acquire);
     if (before == 0) return false;  // never written
     if ((before & 1) != 0) continue;
-    const std::uint64_t value_bits = exemplar_word(slot + 1).load(std::memory_order_relaxed);
-    const std::uint64_t nanos = exemplar_word(slot + 2).load(std::memory_order_relaxed);
+    // Acquire loads: a word from a write still under way brings its odd sequence with it, and the check
+    // below cannot be made before them.
+    const std::uint64_t value_bits = exemplar_word(slot + 1).load(std::memory_order_acquire);
+    const std::uint64_t nanos = exemplar_word(slot + 2).load(std::memory_order_acquire);
     std::uint64_t id_words[kExemplarIdWords];
     for (std::size_t i = 0; i < kExemplarIdWords; ++i) {
-      id_words[i] = exemplar_word(slot + 3 + i).load(std::memory_order_relaxed);
+      id_words[i] = exemplar_word(slot + 3 + i).load(std::memory_order_acquire);
     }
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (exemplar_word(slot).load(std::memory_order_relaxed) != before) continue;
     out.value = std::bit_cast<double>(value_bits);
     out.unix_nanos = static_cast<std::int64_t>(nanos);
