@@ -4,7 +4,7 @@
 // A Collector writes zero or more whole families into a TextWriter when scraped; observation happens
 // elsewhere (histograms, atomics), so collection never blocks the request path. The registry does not own
 // its collectors; they must outlive it. Registration (and set_created) happens at start-up, before any
-// scrape; render() may then run on several threads at once, in either text format.
+// scrape; render() may then run on several threads at once, in any of the formats.
 #include <functional>
 #include <string>
 #include <string_view>
@@ -51,7 +51,7 @@ class Registry {
   void add(const Collector& collector);
   // The Unix time the counters and histograms started from (the process start), for OpenMetrics' _created.
   void set_created(double unix_seconds) noexcept { created_seconds_ = unix_seconds; }
-  // Appends the whole exposition (text or OpenMetrics, ending with "# EOF").
+  // Appends the whole exposition: text, OpenMetrics (ending with "# EOF") or delimited protobuf.
   void render(std::string& out, Format format = Format::kText) const;
 
  private:
