@@ -261,7 +261,9 @@ BENCHMARK(BM_ConnectionPutFixedAnswer)->Name("connection/put_1KiB_fixed_answer")
 // access tokens loaded with no token file (so every request is allowed, as without the files in main()).
 class ServiceFixture {
  public:
-  ServiceFixture()
+  // request_ids: as the server runs it, every request taking or getting an id (on its response, in its
+  // record, as its exemplar).
+  explicit ServiceFixture(bool request_ids = false)
       : store_(1u << 30, base::HashKey{1, 2}),
         request_metrics_(metrics::default_duration_buckets(), 1),
         log_(app::LogLevel::kError),
@@ -270,6 +272,7 @@ class ServiceFixture {
         service_(context_, 0),
         config_(budgets_.config()),
         connection_(config_, service_, dates_, Clock::now()) {
+    if (request_ids) config_.request_ids = &ids_;
     registry_.add(request_metrics_);
     registry_.add(refusals_);
     store_.put("bench16", std::string("0123456789abcdef"));
@@ -300,6 +303,7 @@ class ServiceFixture {
   app::ServiceContext context_;
   app::StorageService service_;
   Budgets budgets_;
+  http::RequestIdGenerator ids_{0x5eed};
   http::ConnectionConfig config_;
   http::DateCache dates_;
   http::Connection connection_;
@@ -310,6 +314,27 @@ void BM_ConnectionGetBucket(benchmark::State& state) {
   drive_requests(state, service.connection(), kWrkGet, {}, "HTTP/1.1 200");
 }
 BENCHMARK(BM_ConnectionGetBucket)->Name("connection/get_16B_bucket_service");
+
+// With request ids: one generated per request (wrk sends none), or a traceparent continued.
+void BM_ConnectionGetBucketRequestIds(benchmark::State& state) {
+  ServiceFixture service(true);
+  drive_requests(state, service.connection(), kWrkGet, {}, "HTTP/1.1 200");
+}
+BENCHMARK(BM_ConnectionGetBucketRequestIds)->Name("connection/get_16B_bucket_service_request_id");
+
+// A GET carrying a traceparent, continued (ids on) or merely parsed past (ids off: the reference).
+void BM_ConnectionGetBucketTraceparent(benchmark::State& state) {
+  ServiceFixture service(state.range(0) != 0);
+  const std::string request =
+      "GET /api/buckets/bench16 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
+  drive_requests(state, service.connection(), request, {}, "HTTP/1.1 200");
+}
+BENCHMARK(BM_ConnectionGetBucketTraceparent)
+    ->Name("connection/get_16B_bucket_service_traceparent")
+    ->ArgName("ids")
+    ->Arg(0)
+    ->Arg(1);
 
 // The same GET with If-None-Match of the stored ETag, answered 304: no body, but one more field to parse
 // and a precondition to evaluate.

@@ -1,11 +1,15 @@
-// Metrics hot paths: one histogram observation (against a plain relaxed atomic increment), one request
-// observation through app::RequestMetrics, and rendering /metrics as main() registers it.
+// Metrics hot paths: one histogram observation (against a plain relaxed atomic increment), with and
+// without its exemplar, one native histogram observation, one request observation through
+// app::RequestMetrics (classic, native and exemplar), and rendering /metrics as main() registers it, in
+// text, OpenMetrics and protobuf.
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,7 +17,9 @@
 #include "app/request_metrics.h"
 #include "http/method.h"
 #include "http/router.h"
+#include "metrics/format.h"
 #include "metrics/histogram.h"
+#include "metrics/native_histogram.h"
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 
@@ -35,6 +41,10 @@ std::array<double, 1024> sample_durations() {
 }
 
 const std::array<double, 1024> kDurations = sample_durations();
+
+// A request id as the service hands it to the metrics: a trace-id, zero-padded to the slot size.
+constexpr char kPaddedId[metrics::kExemplarIdBytes] = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr std::span<const char, metrics::kExemplarIdBytes> kId(kPaddedId);
 
 // Reference: the cheapest shared counter update an instrumented server could make per request.
 void BM_RelaxedFetchAdd(benchmark::State& state) {
@@ -68,6 +78,44 @@ void BM_RequestMetricsObserve(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RequestMetricsObserve)->Name("metrics/request_metrics_observe");
+
+// The same histogram with exemplar slots, each observation also replacing its bucket's exemplar.
+void BM_HistogramObserveExemplar(benchmark::State& state) {
+  static metrics::ShardedHistogram histogram(metrics::default_duration_buckets(), 768, 2, true);
+  const auto shard = static_cast<std::size_t>(state.thread_index());
+  std::size_t i = 0;
+  std::int64_t now = 1'700'000'000'000'000'000;
+  for (auto _ : state) {
+    histogram.observe(shard, 17, kDurations[i++ & 1023], kId, ++now);
+  }
+}
+BENCHMARK(BM_HistogramObserveExemplar)->Name("metrics/histogram_observe_exemplar")->Threads(1)->Threads(2);
+
+// The native histogram's share of an observation: the bucket key from the double's bits, one increment.
+void BM_NativeHistogramObserve(benchmark::State& state) {
+  static metrics::NativeHistogram histogram(metrics::NativeHistogramOptions(), 768, 2);
+  const auto shard = static_cast<std::size_t>(state.thread_index());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    histogram.observe(shard, 17, kDurations[i++ & 1023]);
+  }
+}
+BENCHMARK(BM_NativeHistogramObserve)->Name("metrics/native_histogram_observe")->Threads(1)->Threads(2);
+
+// What the service does per request: labels to series, the classic and native observations and the exemplar (request id and
+// the steady-clock reading the duration was measured with, turned into wall-clock time).
+void BM_RequestMetricsObserveExemplar(benchmark::State& state) {
+  app::RequestMetrics request_metrics(metrics::default_duration_buckets(), 1);
+  const auto bucket_route = static_cast<std::size_t>(http::Route::kBucket);
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    request_metrics.observe(0, http::Method::kGet, bucket_route, 200, kDurations[i & 1023], kId,
+                            now + std::chrono::nanoseconds(i));
+    ++i;
+  }
+}
+BENCHMARK(BM_RequestMetricsObserveExemplar)->Name("metrics/request_metrics_observe_exemplar");
 
 struct ObservedSeries {
   http::Method method;
@@ -123,13 +171,19 @@ class ScrapeFixture {
     std::size_t i = 0;
     for (const ObservedSeries& s : series) {
       for (std::size_t shard = 0; shard < 2; ++shard) {
-        for (int n = 0; n < 50; ++n) request_metrics_.observe(shard, s.method, s.path, s.status, kDurations[i++ & 1023]);
+        for (int n = 0; n < 50; ++n) {
+          // Request ids as the service generates them, so every observed bucket has an exemplar.
+          request_metrics_.observe(shard, s.method, s.path, s.status, kDurations[i & 1023], kId,
+                                   std::chrono::steady_clock::now());
+          ++i;
+        }
       }
     }
     registry_.add(request_metrics_);
     for (const metrics::CallbackGauge& gauge : gauges_) registry_.add(gauge);
     registry_.add(build_info_);
     registry_.add(process_);
+    registry_.set_created(1'700'000'000);
   }
   const metrics::Registry& registry() const noexcept { return registry_; }
   const app::RequestMetrics& request_metrics() const noexcept { return request_metrics_; }
@@ -178,11 +232,53 @@ void BM_RenderMetricsRealistic(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderMetricsRealistic)->Name("scrape/render_realistic_31_series")->Unit(benchmark::kMicrosecond);
 
+// The same page in OpenMetrics: _created lines, UNIT, and an exemplar on every bucket observed.
+void BM_RenderOpenMetricsRealistic(benchmark::State& state) {
+  const ScrapeFixture fixture(realistic_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kOpenMetrics); });
+}
+BENCHMARK(BM_RenderOpenMetricsRealistic)
+    ->Name("scrape/render_openmetrics_realistic_31_series")
+    ->Unit(benchmark::kMicrosecond);
+
 void BM_RenderMetricsEverySeries(benchmark::State& state) {
   const ScrapeFixture fixture(every_series());
   render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out); });
 }
 BENCHMARK(BM_RenderMetricsEverySeries)->Name("scrape/render_all_768_series")->Unit(benchmark::kMicrosecond);
+
+void BM_RenderOpenMetricsEverySeries(benchmark::State& state) {
+  const ScrapeFixture fixture(every_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kOpenMetrics); });
+}
+BENCHMARK(BM_RenderOpenMetricsEverySeries)
+    ->Name("scrape/render_openmetrics_all_768_series")
+    ->Unit(benchmark::kMicrosecond);
+
+// Protobuf: classic buckets with exemplars, and each series' native histogram collected and encoded.
+void BM_RenderProtobufRealistic(benchmark::State& state) {
+  const ScrapeFixture fixture(realistic_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kProtobuf); });
+}
+BENCHMARK(BM_RenderProtobufRealistic)->Name("scrape/render_protobuf_realistic_31_series")->Unit(benchmark::kMicrosecond);
+
+void BM_RenderProtobufEverySeries(benchmark::State& state) {
+  const ScrapeFixture fixture(every_series());
+  render_loop(state, [&fixture](std::string& out) { fixture.registry().render(out, metrics::Format::kProtobuf); });
+}
+BENCHMARK(BM_RenderProtobufEverySeries)->Name("scrape/render_protobuf_all_768_series")->Unit(benchmark::kMicrosecond);
+
+// Choosing the format from Prometheus 3's Accept header, as every scrape does.
+void BM_NegotiateFormat(benchmark::State& state) {
+  constexpr std::string_view kAccept =
+      "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+      "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+      "text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(metrics::negotiate_format(kAccept, false));
+  }
+}
+BENCHMARK(BM_NegotiateFormat)->Name("scrape/negotiate_prometheus3_accept");
 
 // The parts: the histogram family alone, and the /proc reads alone.
 void BM_CollectRequestMetrics(benchmark::State& state) {

@@ -19,7 +19,7 @@ repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz_dir="$repo_dir/fuzz"
 build_dir="${1:-${TMPDIR:-/tmp}/storage_api-fuzz}"
 seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection fuzz_range fuzz_log_scan}"
+targets="${FUZZ_TARGETS:-fuzz_request_parser fuzz_chunked_decoder fuzz_router fuzz_connection fuzz_range fuzz_log_scan fuzz_scrape_headers}"
 jobs="${FUZZ_JOBS:-2}"
 compiler="${CXX_FUZZ:-clang++}"
 

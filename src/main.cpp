@@ -186,7 +186,11 @@ int main(int argc, char** argv) {
     durable_metrics.attach(durable_log->writer.get(), durable_log->recovery, *config.data_dir, &file_system);
   }
 
-  app::RequestMetrics request_metrics(effective.histogram_buckets, threads);
+  metrics::NativeHistogramOptions native_histogram;
+  native_histogram.schema = config.native_histogram_schema;
+  native_histogram.zero_threshold = config.native_histogram_zero_threshold;
+  native_histogram.bucket_limit = config.native_histogram_bucket_limit;
+  app::RequestMetrics request_metrics(effective.histogram_buckets, threads, native_histogram);
   app::RefusalMetrics refusals;
   std::atomic<bool> shutting_down{false};
   metrics::Registry registry;
@@ -290,6 +294,8 @@ int main(int argc, char** argv) {
   metrics::ProcessCollector process;
   refusals.set_accept_rejections(
       [&server](std::size_t index) { return server.rejected(static_cast<server::Rejection>(index)); });
+  // Every counter and histogram starts from zero with the process: that is their OpenMetrics _created.
+  registry.set_created(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   registry.add(request_metrics);
   registry.add(refusals);
   registry.add(connections_open);

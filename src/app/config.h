@@ -51,6 +51,10 @@ struct Config {
   std::uint32_t shutdown_delay_ms = 0;         // SHUTDOWN_DELAY_MS: serve with /readyz 503 before draining
   std::uint32_t shutdown_grace_ms = 10000;     // SHUTDOWN_GRACE_MS: drain deadline after SIGTERM
   std::vector<double> histogram_buckets;       // HISTOGRAM_BUCKETS: "0.001,0.01,..." seconds
+  // The native histogram next to those buckets (protobuf scrapes; metrics/native_histogram.h).
+  int native_histogram_schema = 3;                        // NATIVE_HISTOGRAM_SCHEMA: -4..5
+  double native_histogram_zero_threshold = 0x1p-20;       // NATIVE_HISTOGRAM_ZERO_THRESHOLD: seconds
+  std::size_t native_histogram_bucket_limit = 160;        // NATIVE_HISTOGRAM_BUCKET_LIMIT: 0 = none
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL: debug, info, warn, error
   bool access_log = false;                     // ACCESS_LOG: one JSON line per request when true
   // Bearer tokens (see access_tokens.h): unset = that access needs no token. Paths only; the files are

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -53,6 +54,38 @@ Problem apply_histogram_buckets(std::string_view value, Config& config) {
            "(+Inf is implicit)";
   }
   config.histogram_buckets = std::move(*bounds);
+  return std::nullopt;
+}
+
+Problem apply_native_schema(std::string_view value, Config& config) {
+  int schema = 0;
+  const auto parsed = std::from_chars(value.data(), value.data() + value.size(), schema);
+  if (value.empty() || parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || schema < -4 ||
+      schema > 5) {
+    return "expected an integer from -4 to 5 (2^schema buckets per power of two; 3 = about 9 % wide)";
+  }
+  config.native_histogram_schema = schema;
+  return std::nullopt;
+}
+
+Problem apply_native_zero_threshold(std::string_view value, Config& config) {
+  double threshold = 0;
+  const auto parsed = std::from_chars(value.data(), value.data() + value.size(), threshold);
+  if (value.empty() || parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() ||
+      !std::isnormal(threshold) || threshold <= 0 || threshold > 1) {
+    return "expected seconds above 0 and at most 1, e.g. 1e-6";
+  }
+  config.native_histogram_zero_threshold = threshold;
+  return std::nullopt;
+}
+
+Problem apply_native_bucket_limit(std::string_view value, Config& config) {
+  std::uint64_t limit = 0;
+  const auto parsed = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (value.empty() || parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || limit > 10000) {
+    return "expected a bucket count from 0 (no limit) to 10000";
+  }
+  config.native_histogram_bucket_limit = static_cast<std::size_t>(limit);
   return std::nullopt;
 }
 
@@ -323,6 +356,16 @@ constexpr Option kOptions[] = {
        out += format_list(c.histogram_buckets);
        out.push_back(']');
      }},
+    {"native-histogram-schema", "NATIVE_HISTOGRAM_SCHEMA",
+     "Native histogram resolution: 2^schema buckets per power of two, -4..5 (lowered to fit the bucket limit)",
+     apply_native_schema, show<&Config::native_histogram_schema>, json_number<&Config::native_histogram_schema>},
+    {"native-histogram-zero-threshold", "NATIVE_HISTOGRAM_ZERO_THRESHOLD",
+     "Native histogram zero bucket: durations up to this many seconds", apply_native_zero_threshold,
+     [](const Config& c) { return std::optional<std::string>(format_list({c.native_histogram_zero_threshold})); },
+     [](std::string& out, const Config& c) { out += format_list({c.native_histogram_zero_threshold}); }},
+    option<&Config::native_histogram_bucket_limit>(
+        "native-histogram-bucket-limit", "NATIVE_HISTOGRAM_BUCKET_LIMIT",
+        "Native histogram: most populated buckets per series; 0 = no limit", apply_native_bucket_limit),
     {"log-level", "LOG_LEVEL", "Least severe log level written: debug, info, warn, error", apply_log_level,
      [](const Config& c) { return std::optional<std::string>(log_level_name(c.log_level)); },
      [](std::string& out, const Config& c) { json_quoted(out, log_level_name(c.log_level)); }},

@@ -5,6 +5,8 @@
 
 namespace app {
 
+static_assert(http::kMaxRequestIdBytes == metrics::kExemplarIdBytes, "every request id fits an exemplar slot");
+
 namespace {
 
 constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS", "PATCH", "other"};
@@ -35,11 +37,17 @@ std::size_t status_index(int status) noexcept {
 
 }  // namespace
 
-RequestMetrics::RequestMetrics(std::vector<double> buckets, std::size_t shards)
-    : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards),
+RequestMetrics::RequestMetrics(std::vector<double> buckets, std::size_t shards,
+                               const metrics::NativeHistogramOptions& native)
+    : histogram_(std::move(buckets), kMethodLabels.size() * kPathCount * kStatuses.size(), shards, true),
+      native_(native, kMethodLabels.size() * kPathCount * kStatuses.size(), shards),
       bound_texts_(metrics::format_bucket_bounds(histogram_.upper_bounds())),
       in_flight_(std::make_unique<InFlight[]>(shards)),
-      shards_(shards) {}
+      shards_(shards),
+      steady_to_unix_nanos_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch() -
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count()) {}
 
 RequestMetrics::~RequestMetrics() = default;
 
@@ -53,8 +61,19 @@ std::size_t RequestMetrics::series_index(std::size_t method, std::size_t path, s
 
 void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status,
                              double seconds) noexcept {
-  histogram_.observe(shard, series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status)),
-                     seconds);
+  const std::size_t series = series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status));
+  histogram_.observe(shard, series, seconds);
+  native_.observe(shard, series, seconds);
+}
+
+void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
+                             std::span<const char, metrics::kExemplarIdBytes> request_id,
+                             std::chrono::steady_clock::time_point now) noexcept {
+  const std::int64_t unix_nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() + steady_to_unix_nanos_;
+  const std::size_t series = series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status));
+  histogram_.observe(shard, series, seconds, request_id, unix_nanos);
+  native_.observe(shard, series, seconds);
 }
 
 // One writer per shard: a plain load/store pair is enough and avoids a locked instruction.
@@ -73,6 +92,8 @@ void RequestMetrics::collect(metrics::TextWriter& out) const {
   out.family(kName, "Time from the first byte of a request to its response being queued, by route template.",
              metrics::MetricType::kHistogram);
   metrics::ShardedHistogram::Snapshot snapshot;
+  metrics::NativeSnapshot native;
+  const bool with_native = out.protobuf();  // only protobuf can carry it
   char status_text[8];
   for (std::size_t m = 0; m < kMethodLabels.size(); ++m) {
     for (std::size_t p = 0; p < kPathCount; ++p) {
@@ -86,7 +107,8 @@ void RequestMetrics::collect(metrics::TextWriter& out) const {
           status = std::string_view(status_text, static_cast<std::size_t>(end - status_text));
         }
         const metrics::Label labels[] = {{"method", kMethodLabels[m]}, {"path", path_label(p)}, {"status", status}};
-        metrics::write_histogram_series(out, kName, labels, snapshot, bound_texts_);
+        if (with_native) native_.collect(series, native);
+        metrics::write_histogram_series(out, kName, labels, snapshot, bound_texts_, with_native ? &native : nullptr);
       }
     }
   }

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "base/text.h"
 #include "metrics/exposition.h"
+#include "metrics/format.h"
 
 namespace app {
 
@@ -19,6 +21,15 @@ http::Response json(int status, std::string_view body) {
   response.content_type = http::kJsonContentType;
   response.body = body;
   return response;
+}
+
+// The exposition format the scrape's Accept fields (all of them, as one list) prefer.
+metrics::Format scrape_format(const http::RequestHead& head) noexcept {
+  metrics::FormatNegotiation negotiation;
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    if (base::equals_ignore_case(head.headers[i].name, "accept")) negotiation.consider(head.headers[i].value);
+  }
+  return negotiation.choose(true);
 }
 
 }  // namespace
@@ -94,12 +105,14 @@ void StorageService::handle(const http::RequestHead& head, base::ByteBuilder& bo
     case http::Route::kBucket:
       buckets_.handle(head, match.id, body, response, deferrer);
       return;
-    case http::Route::kMetrics:
+    case http::Route::kMetrics: {
+      const metrics::Format format = scrape_format(head);
       metrics_buffer_.clear();
-      context_.registry.render(metrics_buffer_);
-      response.content_type = metrics::kExpositionContentType;
+      context_.registry.render(metrics_buffer_, format);
+      response.content_type = metrics::content_type(format);
       response.body = metrics_buffer_;
       return;
+    }
     case http::Route::kHealthz:
       response = json(200, kHealthyBody);
       return;
@@ -120,9 +133,15 @@ void StorageService::on_response(const http::ResponseRecord& record) {
   } else if (record.request_line_parsed) {
     path = static_cast<std::size_t>(route_of(record.path));
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
-  context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - record.started).count();
+  // The request id becomes its bucket's exemplar, so a slow bucket leads to this very log line.
+  if (record.request_id != nullptr) {
+    context_.request_metrics.observe(shard_, record.method, path, record.status, seconds,
+                                     record.request_id->padded(), now);
+  } else {
+    context_.request_metrics.observe(shard_, record.method, path, record.status, seconds);
+  }
   if (record.refusal != http::Refusal::kNone) context_.refusals.count(record.refusal);  // no call for the rest
 
   if (context_.access_log && context_.log.enabled(LogLevel::kInfo)) {
@@ -131,7 +150,8 @@ void StorageService::on_response(const http::ResponseRecord& record) {
                                   {"target", record.target.substr(0, kLoggedTargetBytes)},
                                   {"route", RequestMetrics::path_label(path)},
                                   {"status", static_cast<std::int64_t>(record.status)},
-                                  {"duration_seconds", seconds}});
+                                  {"duration_seconds", seconds},
+                                  {"request_id", record.request_id ? record.request_id->text() : std::string_view("-")}});
   }
 }
 

@@ -5,7 +5,9 @@
 // process is shutting down). Which of them a listener serves is its RouteSet: everything on a single
 // port, or the buckets on the data port and the other three on the admin port (anything else is 404
 // there). One instance per listener per event-loop thread (its metric shard and scratch buffers);
-// everything in ServiceContext is shared and thread-safe.
+// everything in ServiceContext is shared and thread-safe. /metrics answers in the format its Accept fields
+// prefer (metrics/format.h); every answered request is observed with its request id as the exemplar and,
+// with the access log on, logged with it.
 #include <atomic>
 #include <cstddef>
 #include <string>

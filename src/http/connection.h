@@ -36,6 +36,7 @@
 #include "http/handler.h"
 #include "http/output_queue.h"
 #include "http/request.h"
+#include "http/request_id.h"
 #include "http/request_parser.h"
 #include "http/response.h"
 
@@ -69,6 +70,9 @@ struct ConnectionConfig {
   ConnectionLimits limits;
   ConnectionTimeouts timeouts;
   ConnectionAccounts accounts;
+  // The event loop's generator: each request with a parsed head gets a RequestId, returned on its response
+  // and reported in its ResponseRecord. Null: no request ids (tests that compare responses byte for byte).
+  RequestIdGenerator* request_ids = nullptr;
 };
 
 enum class SocketAction : std::uint8_t {
@@ -171,6 +175,7 @@ class Connection {
   std::uint64_t body_remaining_ = 0;
   std::uint64_t body_received_ = 0;
   std::uint32_t tag_ = kNoTag;
+  RequestId request_id_;       // the current request's, from on_head() until it is answered
   Response refusal_;           // a handler's refusal of a chunk, kept until it is answered
   bool refusal_pending_ = false;
   std::shared_ptr<detail::PendingSlot> pending_;

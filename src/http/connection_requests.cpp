@@ -47,6 +47,7 @@ class Connection::DeferrerImpl final : public Deferrer {
     slot->method_token.assign(c_.head_.method_token);
     slot->target.assign(c_.head_.target.substr(0, kRecordedTargetBytes));
     slot->tag = c_.tag_;
+    slot->request_id = c_.request_id_;
     slot->started = c_.request_started_;
     slot->version_minor = c_.head_.version_minor;
     slot->head_request = c_.head_.method == Method::kHead;
@@ -128,6 +129,7 @@ void Connection::process(Clock::time_point now) {
 
 bool Connection::on_head(std::size_t head_bytes, Clock::time_point now) {
   request_active_ = true;
+  if (config_.request_ids != nullptr) request_id_.assign(head_, *config_.request_ids);
   tag_ = handler_.on_request_begin(head_);
   if (head_.method == Method::kUnknown) {
     refuse(501, Refusal::kMalformed, true);
@@ -263,6 +265,8 @@ void Connection::finish(const Response& response, Refusal reason, bool head_know
   options.head_request = head_known && head_.method == Method::kHead;
   options.close = close;
   options.keep_alive_header = !close && head_known && head_.version_minor == 0;
+  options.request_id_name = request_id_.field_name();
+  options.request_id_value = request_id_.field_value();
   if (!serialize_response(response, options, dates_.current(), output_)) abort_ = true;  // not even the answer fits
 
   report(current_record(response.status, reason, head_known));
@@ -278,6 +282,8 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   options.head_request = slot.head_request;
   options.close = close;
   options.keep_alive_header = !close && slot.version_minor == 0;
+  options.request_id_name = slot.request_id.field_name();
+  options.request_id_value = slot.request_id.field_value();
   if (!serialize_response(response, options, dates_.current(), output_)) abort_ = true;
 
   ResponseRecord record;
@@ -286,6 +292,7 @@ void Connection::complete_pending(detail::PendingSlot& slot, const Response& res
   record.method_token = slot.method_token;
   record.target = slot.target;
   record.tag = slot.tag;
+  if (!slot.request_id.empty()) record.request_id = &slot.request_id;
   record.request_line_parsed = true;
   record.started = slot.started;
   report(record);
@@ -312,6 +319,7 @@ ResponseRecord Connection::current_record(int status, Refusal reason, bool head_
   record.refusal = reason;
   record.started = request_started_;
   record.tag = request_active_ ? tag_ : kNoTag;
+  if (!request_id_.empty()) record.request_id = &request_id_;
   if (head_known) {
     record.method = head_.method;
     record.method_token = head_.method_token;
@@ -349,6 +357,7 @@ void Connection::reset_for_next_request() noexcept {
   refusal_pending_ = false;
   request_clock_running_ = false;
   tag_ = kNoTag;
+  request_id_.clear();
 }
 
 }  // namespace http

@@ -20,6 +20,7 @@
 
 #include "base/shared_bytes.h"
 #include "http/request.h"
+#include "http/request_id.h"
 #include "http/response.h"
 
 namespace http {
@@ -50,6 +51,7 @@ struct ResponseRecord {
   std::string_view target;        // as received (cut to kRecordedTargetBytes for a deferred response)
   std::string_view path;          // empty for a deferred response: its tag names the route
   std::uint32_t tag = kNoTag;     // on_request_begin()'s answer, when it was called
+  const RequestId* request_id = nullptr;  // the id returned on the response (request_id.h); null when none
   bool request_line_parsed = false;
   Refusal refusal = Refusal::kNone;
   std::chrono::steady_clock::time_point started;  // when the request's first byte arrived

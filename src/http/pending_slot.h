@@ -8,6 +8,7 @@
 #include <string>
 
 #include "http/method.h"
+#include "http/request_id.h"
 
 namespace http {
 class Connection;
@@ -20,6 +21,7 @@ struct PendingSlot {
   std::string method_token;
   std::string target;  // cut to kRecordedTargetBytes
   std::uint32_t tag = 0;
+  RequestId request_id;
   std::chrono::steady_clock::time_point started;
   int version_minor = 1;
   bool head_request = false;

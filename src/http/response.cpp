@@ -143,7 +143,8 @@ bool serialize_response(const Response& response, const SerializeOptions& option
   const bool share_body = send_body && response.body_owner && response.body.size() >= kShareBodiesFrom;
   const std::size_t head_bound = kFixedHeadBytes + status_line.size() + date.size() + response.content_type.size() +
                                  response.allow.size() + response.etag.size() + response.last_modified.size() +
-                                 response.content_range.size() + response.www_authenticate.size();
+                                 response.content_range.size() + response.www_authenticate.size() +
+                                 options.request_id_name.size() + options.request_id_value.size() + 4;
   const std::size_t copied_body = send_body && !share_body ? response.body.size() : 0;
   // Both are made sure of before anything is queued: a head without its body would break the framing.
   if (share_body && !out.reserve_shared_slice()) return false;
@@ -168,6 +169,7 @@ bool serialize_response(const Response& response, const SerializeOptions& option
   if (response.retry_after_seconds != 0) {
     w << "Retry-After: " << static_cast<std::size_t>(response.retry_after_seconds) << "\r\n";
   }
+  if (!options.request_id_name.empty()) w << options.request_id_name << ": " << options.request_id_value << "\r\n";
   if (options.close) {
     w << "Connection: close\r\n";
   } else if (options.keep_alive_header) {

@@ -61,6 +61,9 @@ struct SerializeOptions {
   bool head_request = false;      // omit the body, keep its Content-Length
   bool close = false;             // add Connection: close
   bool keep_alive_header = false; // add Connection: keep-alive (HTTP/1.0 persistent connection)
+  // The request id's field (traceparent or X-Request-Id), added when the name is not empty.
+  std::string_view request_id_name;
+  std::string_view request_id_value;
 };
 
 // Bodies from a body_owner at least this large are queued as shared slices instead of copied.

@@ -13,14 +13,44 @@ namespace metrics {
 
 namespace {
 
-std::string_view type_name(MetricType type) noexcept {
+constexpr std::string_view kTotal = "_total";
+
+std::string_view type_name(MetricType type, bool open_metrics) noexcept {
   switch (type) {
     case MetricType::kCounter: return "counter";
     case MetricType::kGauge: return "gauge";
     case MetricType::kHistogram: return "histogram";
-    case MetricType::kUntyped: return "untyped";
+    case MetricType::kUntyped: break;
   }
-  return "untyped";
+  return open_metrics ? "unknown" : "untyped";
+}
+
+std::string_view without_total(std::string_view name) noexcept {
+  return name.ends_with(kTotal) ? name.substr(0, name.size() - kTotal.size()) : name;
+}
+
+// OpenMetrics' UNIT must be a suffix of the family name: the units our names end in.
+std::string_view unit_of(std::string_view family_name) noexcept {
+  for (const std::string_view unit : {"seconds", "bytes"}) {
+    if (family_name.size() > unit.size() && family_name.ends_with(unit) &&
+        family_name[family_name.size() - unit.size() - 1] == '_') {
+      return unit;
+    }
+  }
+  return {};
+}
+
+// OpenMetrics exemplar timestamps are seconds; milliseconds are as fine as Prometheus stores them.
+void append_unix_seconds(std::string& out, std::int64_t unix_nanos) {
+  char buffer[32];
+  const std::int64_t millis = unix_nanos / 1000000;
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, millis / 1000);
+  *result.ptr++ = '.';
+  const auto fraction = static_cast<int>(millis % 1000);
+  *result.ptr++ = static_cast<char>('0' + fraction / 100);
+  *result.ptr++ = static_cast<char>('0' + fraction / 10 % 10);
+  *result.ptr++ = static_cast<char>('0' + fraction % 10);
+  out.append(buffer, result.ptr);
 }
 
 // Appends text with '\\' and newline escaped, plus '"' when escape_quote; unescaped runs go in one append.
@@ -74,23 +104,57 @@ void append_escaped_label_value(std::string& out, std::string_view value) { appe
 void append_escaped_help(std::string& out, std::string_view help) { append_escaped(out, help, false); }
 
 void TextWriter::family(std::string_view name, std::string_view help, MetricType type) {
+  type_ = type;
+  if (protobuf_) {
+    proto_family(name, help, type);
+    return;
+  }
+  if (open_metrics_ && type == MetricType::kCounter) name = without_total(name);
   out_.append("# HELP ");
   out_.append(name);
   out_.push_back(' ');
-  append_escaped_help(out_, help);
+  append_escaped(out_, help, open_metrics_);
   out_.append("\n# TYPE ");
   out_.append(name);
   out_.push_back(' ');
-  out_.append(type_name(type));
+  out_.append(type_name(type, open_metrics_));
   out_.push_back('\n');
+  if (!open_metrics_) return;
+  if (const std::string_view unit = unit_of(name); !unit.empty()) {
+    out_.append("# UNIT ").append(name).push_back(' ');
+    out_.append(unit).push_back('\n');
+  }
 }
 
 void TextWriter::sample(std::string_view name, std::span<const Label> labels, double value) {
-  sample_line(name, {}, labels, nullptr, value);
+  if (protobuf_) {
+    proto_sample(labels, value);
+    return;
+  }
+  if (!open_metrics_ || type_ != MetricType::kCounter) {
+    sample_line(name, {}, labels, nullptr, value);
+    return;
+  }
+  const std::string_view base = without_total(name);
+  sample_line(base, kTotal, labels, nullptr, value);
+  created_line(base, labels);
+}
+
+void TextWriter::created_line(std::string_view base_name, std::span<const Label> labels) {
+  if (created_seconds_ > 0) sample_line(base_name, "_created", labels, nullptr, created_seconds_);
+}
+
+void TextWriter::finish() {
+  if (open_metrics_) out_.append("# EOF\n");
+  if (protobuf_ && family_open_) {
+    proto_.end();
+    family_open_ = false;
+  }
 }
 
 void TextWriter::bucket(std::string_view name, std::span<const Label> labels, double upper_bound,
                         double cumulative_count) {
+  if (protobuf_) return;  // text only: protobuf histograms go through write_histogram_series
   sample_line(name, {}, labels, &upper_bound, cumulative_count);
 }
 
@@ -140,8 +204,13 @@ void write_histogram_series(TextWriter& out, std::string_view family_name, std::
 }
 
 void write_histogram_series(TextWriter& out, std::string_view family_name, std::span<const Label> labels,
-                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts) {
+                            const ShardedHistogram::Snapshot& snapshot, std::span<const std::string> bound_texts,
+                            const NativeSnapshot* native) {
   assert(snapshot.cumulative.size() == bound_texts.size());
+  if (out.protobuf_) {
+    out.proto_histogram(labels, snapshot, bound_texts, native);
+    return;
+  }
   // Every _bucket line shares `<family>_bucket{<labels>,le="`: build it once per series.
   std::string& prefix = out.series_prefix_;
   prefix.assign(family_name).append("_bucket{");
@@ -160,10 +229,20 @@ void write_histogram_series(TextWriter& out, std::string_view family_name, std::
     const std::uint64_t cumulative = i < finite_buckets ? snapshot.cumulative[i] : snapshot.count;
     text.append(prefix).append(bound_texts[i]).append("\"} ");
     text.append(digits, std::to_chars(digits, digits + sizeof digits, cumulative).ptr);
+    if (out.open_metrics_ && i < snapshot.exemplars.size() && snapshot.exemplars[i].id_length > 0) {
+      const Exemplar& exemplar = snapshot.exemplars[i];
+      text.append(" # {trace_id=\"");
+      append_escaped_label_value(text, exemplar.trace_id());
+      text.append("\"} ");
+      append_value(text, exemplar.value);
+      text.push_back(' ');
+      append_unix_seconds(text, exemplar.unix_nanos);
+    }
     text.push_back('\n');
   }
   out.sample_line(family_name, "_sum", labels, nullptr, snapshot.sum);
   out.sample_line(family_name, "_count", labels, nullptr, static_cast<double>(snapshot.count));
+  if (out.open_metrics_) out.created_line(family_name, labels);
 }
 
 }  // namespace metrics

@@ -13,10 +13,18 @@
 // hundreds of series per shard costs memory only for the series actually observed, and nothing at start-up.
 // Each shard keeps the counts of all its series together, so count() — the check that lets exposition skip
 // series never observed — reads a few dense pages rather than one line of every series.
+//
+// Exemplars (when constructed with them): each shard keeps one slot per series per bucket, a cache line
+// holding the newest exemplar observed there — an id of up to kExemplarIdBytes bytes, the value and a
+// timestamp. The shard's writer replaces it under a per-slot sequence counter (a seqlock: no lock, no
+// locked instruction, nothing shared with other writers); collect() retries a slot caught mid-write and
+// returns, per bucket, the newest exemplar among the shards. The slots live in zero pages too: 64 bytes per
+// bucket per observed series per shard, touched only for series observed with an exemplar.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "metrics/zeroed_pages.h"
@@ -29,21 +37,43 @@ std::vector<double> default_duration_buckets();
 // True when bounds are finite, strictly increasing and non-empty (+Inf is implicit and must not be given).
 bool valid_bucket_bounds(std::span<const double> bounds) noexcept;
 
+inline constexpr std::size_t kExemplarIdBytes = 40;
+
+struct Exemplar {
+  double value = 0;
+  std::int64_t unix_nanos = 0;  // when it was observed
+  std::uint8_t id_length = 0;
+  char id[kExemplarIdBytes] = {};
+
+  std::string_view trace_id() const noexcept { return {id, id_length}; }
+};
+
 class ShardedHistogram {
  public:
   struct Snapshot {
     std::vector<std::uint64_t> cumulative;  // one per upper bound, then +Inf
     std::uint64_t count = 0;
     double sum = 0;
+    // Empty for a histogram without exemplars; else one per bucket, unset (id_length 0) where none was seen.
+    std::vector<Exemplar> exemplars;
   };
 
   // Precondition: valid_bucket_bounds(upper_bounds).
-  ShardedHistogram(std::vector<double> upper_bounds, std::size_t series_count, std::size_t shard_count);
+  ShardedHistogram(std::vector<double> upper_bounds, std::size_t series_count, std::size_t shard_count,
+                   bool with_exemplars = false);
   ~ShardedHistogram();
   ShardedHistogram(const ShardedHistogram&) = delete;
   ShardedHistogram& operator=(const ShardedHistogram&) = delete;
 
   void observe(std::size_t shard, std::size_t series, double value) noexcept;
+  // Also makes {id, value, unix_nanos} the bucket's exemplar in this shard. The id is printable text padded
+  // with zeros to kExemplarIdBytes (fixed-size moves on the request path); an empty id (a zero first
+  // byte), a NaN value or a histogram without exemplars records the observation alone.
+  void observe(std::size_t shard, std::size_t series, double value, std::span<const char, kExemplarIdBytes> id,
+               std::int64_t unix_nanos) noexcept;
+  // The same from unpadded text (tests, cold paths); an id longer than kExemplarIdBytes records none.
+  void observe(std::size_t shard, std::size_t series, double value, std::string_view id,
+               std::int64_t unix_nanos) noexcept;
 
   // Total observations of one series over all shards (cheap: lets exposition skip series never observed).
   std::uint64_t count(std::size_t series) const noexcept;
@@ -56,6 +86,8 @@ class ShardedHistogram {
  private:
   static constexpr std::size_t kCacheLineBytes = 64;
   static constexpr std::size_t kCellsPerLine = kCacheLineBytes / sizeof(std::uint64_t);
+  static constexpr std::size_t kExemplarIdWords = kExemplarIdBytes / sizeof(std::uint64_t);
+  static_assert(kExemplarIdWords == 5 && 3 + kExemplarIdWords == kCellsPerLine, "an exemplar slot is one cache line");
 
   // Cells are plain integers in zero-filled pages, always accessed atomically through atomic_ref.
   std::atomic_ref<std::uint64_t> cell(std::size_t index) const noexcept {
@@ -69,6 +101,15 @@ class ShardedHistogram {
     return shard * shard_stride_ + counts_stride_ + series * series_stride_;
   }
   std::size_t bucket_index(double value) const noexcept;
+  std::size_t record(std::size_t shard, std::size_t series, double value) noexcept;  // returns the bucket
+  // The first of the 8 words of a slot: sequence, value bits, timestamp, then the id's 5 words.
+  std::size_t exemplar_cell(std::size_t shard, std::size_t series, std::size_t bucket) const noexcept {
+    return ((shard * series_count_ + series) * (upper_bounds_.size() + 1) + bucket) * kCellsPerLine;
+  }
+  std::atomic_ref<std::uint64_t> exemplar_word(std::size_t index) const noexcept {
+    return std::atomic_ref<std::uint64_t>(exemplar_cells_[index]);
+  }
+  bool read_exemplar(std::size_t cell, Exemplar& out) const noexcept;
 
   std::vector<double> upper_bounds_;
   std::size_t series_count_;
@@ -78,6 +119,8 @@ class ShardedHistogram {
   std::size_t shard_stride_;   // cells per shard, rounded up to whole cache lines
   ZeroedPages memory_;
   std::uint64_t* cells_;
+  ZeroedPages exemplar_memory_;       // empty without exemplars
+  std::uint64_t* exemplar_cells_;     // null without exemplars
 };
 
 }  // namespace metrics

@@ -27,9 +27,10 @@ void InfoGauge::collect(TextWriter& out) const {
 
 void Registry::add(const Collector& collector) { collectors_.push_back(&collector); }
 
-void Registry::render(std::string& out) const {
-  TextWriter writer(out);
+void Registry::render(std::string& out, Format format) const {
+  TextWriter writer(out, format, created_seconds_);
   for (const Collector* collector : collectors_) collector->collect(writer);
+  writer.finish();
 }
 
 }  // namespace metrics

@@ -3,8 +3,8 @@
 //
 // A Collector writes zero or more whole families into a TextWriter when scraped; observation happens
 // elsewhere (histograms, atomics), so collection never blocks the request path. The registry does not own
-// its collectors; they must outlive it. Registration happens at start-up, before any scrape; render() may
-// then run on several threads at once.
+// its collectors; they must outlive it. Registration (and set_created) happens at start-up, before any
+// scrape; render() may then run on several threads at once, in any of the formats.
 #include <functional>
 #include <string>
 #include <string_view>
@@ -49,10 +49,14 @@ class InfoGauge final : public Collector {
 class Registry {
  public:
   void add(const Collector& collector);
-  void render(std::string& out) const;  // appends the whole exposition
+  // The Unix time the counters and histograms started from (the process start), for OpenMetrics' _created.
+  void set_created(double unix_seconds) noexcept { created_seconds_ = unix_seconds; }
+  // Appends the whole exposition: text, OpenMetrics (ending with "# EOF") or delimited protobuf.
+  void render(std::string& out, Format format = Format::kText) const;
 
  private:
   std::vector<const Collector*> collectors_;
+  double created_seconds_ = 0;
 };
 
 }  // namespace metrics

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <new>
+#include <random>
 
 #include "server/client_limiter.h"
 
@@ -17,6 +18,13 @@ namespace {
 
 constexpr int kAcceptsPerEvent = 64;
 constexpr auto kListenerPause = std::chrono::milliseconds(100);
+
+// 64 bits from the kernel's random source, distinct per loop even if that source were to repeat itself.
+std::uint64_t random_seed(unsigned loop_index) {
+  std::random_device source;
+  const std::uint64_t high = source();
+  return ((high << 32) | source()) ^ (0x9e3779b97f4a7c15u * (loop_index + 1));
+}
 
 // Spare descriptor given up to accept-and-close a connection when the process is out of descriptors.
 base::UniqueFd make_spare_fd() { return base::UniqueFd(::eventfd(0, EFD_CLOEXEC)); }
@@ -50,6 +58,7 @@ Worker::Worker(Server& server, unsigned index, std::unique_ptr<net::EventLoop> l
       options_(server.options_),
       handler_(server.make_handler_(index, ListenerKind::kData, *loop)),
       admin_handler_(admin_listener ? server.make_handler_(index, ListenerKind::kAdmin, *loop) : nullptr),
+      request_ids_(random_seed(index)),
       data_config_(config_for(server.options_, server.options_.connection_memory)),
       admin_config_(config_for(server.options_, server.options_.admin_memory)),
       read_buffer_(std::make_unique<std::array<char, kReadBufferBytes>>()),
@@ -58,7 +67,10 @@ Worker::Worker(Server& server, unsigned index, std::unique_ptr<net::EventLoop> l
       admin_listener_(std::move(admin_listener)),
       listener_io_(std::make_unique<ListenerIo>(*this, ListenerKind::kData)),
       admin_listener_io_(std::make_unique<ListenerIo>(*this, ListenerKind::kAdmin)),
-      spare_fd_(make_spare_fd()) {}
+      spare_fd_(make_spare_fd()) {
+  data_config_.request_ids = &request_ids_;
+  admin_config_.request_ids = &request_ids_;
+}
 
 Worker::~Worker() {
   // Connections report abandoned requests to the handlers, so they go first.

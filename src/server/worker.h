@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "http/handler.h"
+#include "http/request_id.h"
 #include "http/response.h"
 #include "net/event_loop.h"
 #include "server/connection_io.h"
@@ -58,6 +59,9 @@ class Worker {
   // Declared before the loop: connections still queued for destruction in the loop report to the handlers.
   std::unique_ptr<http::Handler> handler_;
   std::unique_ptr<http::Handler> admin_handler_;
+  // This loop's request ids: seeded from the kernel's random source at start-up, then a few instructions
+  // per request, never shared with another thread.
+  http::RequestIdGenerator request_ids_;
   http::ConnectionConfig data_config_;
   http::ConnectionConfig admin_config_;
   http::DateCache dates_;

@@ -56,6 +56,10 @@ const SettingCase kSettings[] = {
     {"shutdown-delay", "SHUTDOWN_DELAY_MS", "5s", R"("shutdown_delay_ms":5000)"},
     {"shutdown-grace", "SHUTDOWN_GRACE_MS", "20000", R"("shutdown_grace_ms":20000)"},
     {"histogram-buckets", "HISTOGRAM_BUCKETS", "0.01,0.1,1", R"("histogram_buckets":[0.01,0.1,1])"},
+    {"native-histogram-schema", "NATIVE_HISTOGRAM_SCHEMA", "-2", R"("native_histogram_schema":-2)"},
+    {"native-histogram-zero-threshold", "NATIVE_HISTOGRAM_ZERO_THRESHOLD", "1e-6",
+     R"("native_histogram_zero_threshold":1e-06)"},
+    {"native-histogram-bucket-limit", "NATIVE_HISTOGRAM_BUCKET_LIMIT", "0", R"("native_histogram_bucket_limit":0)"},
     {"log-level", "LOG_LEVEL", "debug", R"("log_level":"debug")"},
     {"access-log", "ACCESS_LOG", "true", R"("access_log":true)"},
     {"read-token-file", "READ_TOKEN_FILE", "/run/secrets/read token", R"("read_token_file":"/run/secrets/read token")"},
@@ -205,6 +209,9 @@ TEST(ParseConfig, InvalidValuesNameFlagVariableAndValue) {
       {"shutdown-delay", {"2d", "86401s"}},
       {"shutdown-grace", {"0"}},
       {"histogram-buckets", {"0.1,0.05", "0,1", "0.1,+Inf", "nan", "0.1,,1", "1s"}},
+      {"native-histogram-schema", {"6", "-5", "3.0", "+3", "x", " 3"}},
+      {"native-histogram-zero-threshold", {"0", "-1e-6", "2", "nan", "inf", "1e-320", "1us"}},
+      {"native-histogram-bucket-limit", {"-1", "10001", "1K", "many"}},
       {"log-level", {"verbose", "trace"}},
       {"access-log", {"maybe", "2"}},
       {"read-token-file", {"/run/secrets/a\nb", "tab\there"}},
@@ -256,6 +263,10 @@ TEST(ParseConfig, RangeBoundsAreAccepted) {
       {"MAX_MEMORY_BYTES", "1", R"("max_memory_bytes":1)"},
       {"SNAPSHOT_MIN_BYTES", "0", R"("snapshot_min_bytes":0)"},
       {"SNAPSHOT_RATIO", "0", R"("snapshot_ratio":0)"},
+      {"NATIVE_HISTOGRAM_SCHEMA", "-4", R"("native_histogram_schema":-4)"},
+      {"NATIVE_HISTOGRAM_SCHEMA", "5", R"("native_histogram_schema":5)"},
+      {"NATIVE_HISTOGRAM_ZERO_THRESHOLD", "1", R"("native_histogram_zero_threshold":1)"},
+      {"NATIVE_HISTOGRAM_BUCKET_LIMIT", "10000", R"("native_histogram_bucket_limit":10000)"},
       {"SNAPSHOT_RATIO", "1000", R"("snapshot_ratio":1000)"},
       {"SNAPSHOT_RATIO", "0.25", R"("snapshot_ratio":0.25)"},
   };
@@ -311,7 +322,9 @@ TEST(ConfigToJson, WritesEveryFieldWithItsType) {
             R"("max_header_bytes":16384,)"
             R"("max_request_line":8192,"header_timeout_ms":10000,"body_timeout_ms":30000,"body_min_rate":1024,)"
             R"("idle_timeout_ms":60000,"write_timeout_ms":30000,"shutdown_delay_ms":0,"shutdown_grace_ms":10000,)"
-            R"("histogram_buckets":null,"log_level":"info","access_log":false,)"
+            R"("histogram_buckets":null,"native_histogram_schema":3,)"
+            R"("native_histogram_zero_threshold":9.5367431640625e-07,"native_histogram_bucket_limit":160,)"
+            R"("log_level":"info","access_log":false,)"
             R"("read_token_file":null,"write_token_file":null,"data_dir":null,"fsync":"always","repair":false,)"
             R"("snapshot_min_bytes":67108864,"snapshot_ratio":2,"shard_name":null})");
   Config config;

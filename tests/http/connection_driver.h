@@ -23,6 +23,7 @@ struct Recorded {
   std::string target;
   bool request_line_parsed = false;
   http::Refusal refusal = http::Refusal::kNone;
+  std::string request_id;
 };
 
 // GET answers with the path as body; PUT records its body; special paths: /refuse (admit_body 404),
@@ -68,7 +69,8 @@ class RecordingHandler final : public http::Handler {
   void on_request_end() override { ++ended; }
   void on_response(const http::ResponseRecord& record) override {
     records.push_back(Recorded{record.status, record.tag, std::string(record.method_token), std::string(record.path),
-                               std::string(record.target), record.request_line_parsed, record.refusal});
+                               std::string(record.target), record.request_line_parsed, record.refusal,
+                               record.request_id ? std::string(record.request_id->text()) : std::string()});
   }
 
   int begun = 0;
