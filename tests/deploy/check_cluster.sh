@@ -110,6 +110,17 @@ routes_all() { local i; for i in 0 1 2 3 4 5 6 7; do routes "$1" "$i" || return 
 check "router-a routes (404 for ids never stored, whichever shard they hash to)" poll 30 routes_all "$router_a"
 check "router-b routes (the same)" poll 30 routes_all "$router_b"
 check "the routers route only /api/buckets/ (GET /metrics -> 404)" test "$(http_status "$router_a/metrics")" = 404
+# Each shard knows its name (SHARD_NAME): a request named for another shard is 421, and the router's
+# proxies name the shard they mean, replacing whatever a client sent.
+check "storage-api-0 answers 421 to a request named for storage-api-1" \
+  test "$(http_status -H 'X-Storage-Shard: storage-api-1' "http://127.0.0.1:${shard_port[storage-api-0]}/api/buckets/x")" = 421
+routes_despite_header() {
+  local i
+  for i in 0 1 2 3 4 5 6 7; do
+    [[ $(http_status -H 'X-Storage-Shard: storage-api-9' "$1/api/buckets/not-stored-$i") == 404 ]] || return 1
+  done
+}
+check "router-a replaces a client's X-Storage-Shard with its shard's name (404, not 421)" routes_despite_header "$router_a"
 
 # ------------------------------------------------------------------------------------------- spread
 declare -A admin_port=([storage-api-0]=$a0 [storage-api-1]=$a1 [storage-api-2]=$a2)
