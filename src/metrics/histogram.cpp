@@ -116,6 +116,12 @@ void ShardedHistogram::observe(std::size_t shard, std::size_t series, double val
   // instruction, nothing another thread writes. A local pointer keeps the slot in a register.
   std::uint64_t* const slot = exemplar_cells_ + exemplar_cell(shard, series, bucket);
   const auto word = [slot](std::size_t i) noexcept { return std::atomic_ref<std::uint64_t>(slot[i]); };
+  // A bucket's exemplar is refreshed at most once per kExemplarRefreshNanos of the observations' time:
+  // scraped every few seconds, an exemplar a millisecond older is as telling, and under load most
+  // observations then cost one load and a comparison instead of nine stores. Only this shard's writer
+  // stores the timestamp, so a relaxed load of it is exact.
+  const std::uint64_t last = word(2).load(std::memory_order_relaxed);
+  if (last != 0 && static_cast<std::uint64_t>(unix_nanos) - last < kExemplarRefreshNanos) return;
   const std::uint64_t before = word(0).load(std::memory_order_relaxed);
   word(0).store(before + 1, std::memory_order_relaxed);
   word(1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_release);

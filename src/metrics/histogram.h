@@ -38,6 +38,9 @@ std::vector<double> default_duration_buckets();
 bool valid_bucket_bounds(std::span<const double> bounds) noexcept;
 
 inline constexpr std::size_t kExemplarIdBytes = 40;
+// An observation replaces its bucket's exemplar only when that one is at least this much older (by the
+// observations' own timestamps), or from a clock that went back.
+inline constexpr std::uint64_t kExemplarRefreshNanos = 1'000'000;
 
 struct Exemplar {
   double value = 0;

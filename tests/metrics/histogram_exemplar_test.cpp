@@ -14,19 +14,21 @@
 namespace metrics {
 namespace {
 
+constexpr std::int64_t kMs = 1'000'000;
+
 TEST(HistogramExemplars, NewestPerBucketAcrossShards) {
   ShardedHistogram histogram({1, 2}, 2, 2, true);
-  histogram.observe(0, 1, 0.5, "a", 100);
-  histogram.observe(1, 1, 0.75, "b", 90);   // older than shard 0's: loses
-  histogram.observe(0, 1, 1.5, "c", 50);
-  histogram.observe(0, 1, 1.25, "d", 60);   // same shard, later: replaces c
-  histogram.observe(1, 0, 9, "other", 70);  // another series
+  histogram.observe(0, 1, 0.5, "a", 100 * kMs);
+  histogram.observe(1, 1, 0.75, "b", 90 * kMs);   // older than shard 0's: loses
+  histogram.observe(0, 1, 1.5, "c", 50 * kMs);
+  histogram.observe(0, 1, 1.25, "d", 60 * kMs);   // same shard, later: replaces c
+  histogram.observe(1, 0, 9, "other", 70 * kMs);  // another series
   ShardedHistogram::Snapshot snapshot;
   histogram.collect(1, snapshot);
   ASSERT_EQ(snapshot.exemplars.size(), 3u);
   EXPECT_EQ(snapshot.exemplars[0].trace_id(), "a");
   EXPECT_EQ(snapshot.exemplars[0].value, 0.5);
-  EXPECT_EQ(snapshot.exemplars[0].unix_nanos, 100);
+  EXPECT_EQ(snapshot.exemplars[0].unix_nanos, 100 * kMs);
   EXPECT_EQ(snapshot.exemplars[1].trace_id(), "d");
   EXPECT_EQ(snapshot.exemplars[1].value, 1.25);
   EXPECT_EQ(snapshot.exemplars[2].id_length, 0);
@@ -57,6 +59,23 @@ TEST(HistogramExemplars, NaNIsCountedWithoutExemplar) {
   EXPECT_EQ(snapshot.exemplars[1].id_length, 0);
 }
 
+TEST(HistogramExemplars, ABucketsExemplarIsRefreshedAtMostOncePerMillisecond) {
+  ShardedHistogram histogram({1}, 1, 1, true);
+  histogram.observe(0, 0, 0.5, "first", 10 * kMs);
+  histogram.observe(0, 0, 0.6, "soon", 10 * kMs + kMs - 1);  // under 1 ms later: the exemplar stays
+  ShardedHistogram::Snapshot snapshot;
+  histogram.collect(0, snapshot);
+  EXPECT_EQ(snapshot.exemplars[0].trace_id(), "first");
+  EXPECT_EQ(snapshot.count, 2u) << "every observation is counted";
+  histogram.observe(0, 0, 0.7, "later", 11 * kMs);  // 1 ms later: replaced
+  histogram.collect(0, snapshot);
+  EXPECT_EQ(snapshot.exemplars[0].trace_id(), "later");
+  EXPECT_EQ(snapshot.exemplars[0].value, 0.7);
+  histogram.observe(0, 0, 0.8, "earlier", 5 * kMs);  // a clock that went back: replaced too
+  histogram.collect(0, snapshot);
+  EXPECT_EQ(snapshot.exemplars[0].trace_id(), "earlier");
+}
+
 TEST(HistogramExemplars, WithoutExemplarsTheSnapshotHasNone) {
   ShardedHistogram histogram({1}, 1, 1);
   histogram.observe(0, 0, 0.5, "a", 1);
@@ -79,7 +98,7 @@ TEST(HistogramExemplars, ConcurrentReadersNeverSeeATornExemplar) {
       for (std::uint64_t n = 1; !stop.load(std::memory_order_relaxed); ++n) {
         // Ids of different lengths, so a torn read would also show as a wrong length.
         const std::string id = std::to_string(n * (shard == 0 ? 1 : 1000003));
-        histogram.observe(shard, 0, static_cast<double>(n), id, static_cast<std::int64_t>(n));
+        histogram.observe(shard, 0, static_cast<double>(n), id, static_cast<std::int64_t>(n) * kMs);
         written[shard].store(n, std::memory_order_relaxed);
       }
     });
@@ -90,7 +109,8 @@ TEST(HistogramExemplars, ConcurrentReadersNeverSeeATornExemplar) {
     histogram.collect(0, snapshot);
     const Exemplar& exemplar = snapshot.exemplars[0];
     if (exemplar.id_length == 0) continue;
-    const auto n = static_cast<std::uint64_t>(exemplar.unix_nanos);
+    const auto n = static_cast<std::uint64_t>(exemplar.unix_nanos / kMs);
+    ASSERT_EQ(exemplar.unix_nanos % kMs, 0);
     ASSERT_EQ(exemplar.value, static_cast<double>(n));
     const std::string id(exemplar.trace_id());
     ASSERT_TRUE(id == std::to_string(n) || id == std::to_string(n * 1000003)) << id << " for " << n;
