@@ -164,15 +164,16 @@ labelled() {
   done
 }
 check "every shard target carries shard and instance labels (its name)" labelled
-rules_in_files=$(cat "$REPO_ROOT/grafana/prometheus-alerts.yml" "$REPO_ROOT/grafana/prometheus-cluster-alerts.yml" |
-  grep -cE '^ *- alert: ')
+# Every alerting and recording rule of the rule files the cluster's prometheus.yml names (relative to it).
+rules_in_files=$(sed -nE '/^rule_files:/,/^[^ #]/s/^ +- +([^ #]+) *$/\1/p' "$REPO_ROOT/manifests/cluster/prometheus.yml" |
+  while read -r path; do cat "$REPO_ROOT/manifests/cluster/$path"; done | grep -cE '^ *- (alert|record): ')
 rules_loaded() {
   curl -fsS --max-time 5 "$prom/api/v1/rules" | python3 -c '
 import json, sys
 groups = json.load(sys.stdin)["data"]["groups"]
 sys.exit(0 if sum(len(g["rules"]) for g in groups) == int(sys.argv[1]) else 1)' "$rules_in_files"
 }
-check "Prometheus loaded the $rules_in_files alert rules (single-node and cluster)" poll 30 rules_loaded
+check "Prometheus loaded the $rules_in_files rules (single-node, SLO and cluster)" poll 30 rules_loaded
 router_backends_up() {
   [[ $(prom_value 'count(haproxy_backend_active_servers{job="storage_api_router", proxy=~"storage-api-[0-9]+"} == 1)') == 6 ]]
 }
