@@ -44,6 +44,12 @@ std::size_t mapped_length(std::size_t capacity) noexcept {
   const std::size_t page = page_bytes();
   return (kFileHeaderBytes + capacity + page - 1) / page * page;
 }
+// A memory file's block is given back whole: the mapping, the descriptor and its place in the allowance.
+void release_file(void* mapping, std::size_t mapped, int fd, ValueFiles& files) noexcept {
+  ::munmap(mapping, mapped);
+  ::close(fd);
+  files.release();
+}
 }  // namespace
 
 std::size_t SharedBytes::header_bytes() noexcept {
@@ -94,9 +100,7 @@ char* ByteBuilder::data() const noexcept {
 
 void ByteBuilder::clear() noexcept {
   if (fd_ >= 0) {
-    ::munmap(block_, mapped_);
-    ::close(fd_);
-    files_->release();
+    release_file(block_, mapped_, fd_, *files_);
     fd_ = -1;
     mapped_ = 0;
   } else {
@@ -297,9 +301,7 @@ void SharedBytes::unref() noexcept {
       const std::size_t mapped = file->mapped;
       ValueFiles* files = file->files;
       file->~FileHeader();  // releases the charge
-      ::munmap(file, mapped);
-      ::close(fd);
-      files->release();
+      release_file(file, mapped, fd, *files);
     } else {
       header_->~Header();  // releases the charge
       std::free(header_);

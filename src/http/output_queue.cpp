@@ -41,8 +41,7 @@ bool OutputQueue::reserve_shared_slice() noexcept {
 void OutputQueue::append_reserved_shared(base::SharedBytes owner, std::string_view slice) noexcept {
   if (slice.empty()) return;
   if (first_ == segments_.size() && !owned_.empty()) segments_.push_back(Segment{{}, nullptr, owned_.size()});
-  const bool in_file = owner.file_backed();
-  segments_.push_back(Segment{std::move(owner), slice.data(), slice.size(), in_file});
+  segments_.push_back(Segment{std::move(owner), slice.data(), slice.size()});
   total_ += slice.size();
   ++shared_slices_;
 }
@@ -59,7 +58,7 @@ std::size_t OutputQueue::gather(std::span<iovec> out, bool* file_follows) const 
   std::size_t owned_offset = 0;
   for (std::size_t i = first_; i < segments_.size() && count < out.size(); ++i) {
     const Segment& segment = segments_[i];
-    if (segment.in_file) {
+    if (segment.owner.file_backed()) {  // sent by sendfile, never gathered
       if (file_follows != nullptr) *file_follows = true;
       break;
     }
@@ -74,7 +73,7 @@ std::size_t OutputQueue::gather(std::span<iovec> out, bool* file_follows) const 
 }
 
 std::optional<OutputQueue::FileSlice> OutputQueue::front_file_slice() const noexcept {
-  if (first_ == segments_.size() || !segments_[first_].in_file) return std::nullopt;
+  if (first_ == segments_.size()) return std::nullopt;
   const Segment& segment = segments_[first_];
   const std::optional<base::SharedBytes::FileLocation> location = segment.owner.file_location(segment.data);
   if (!location) return std::nullopt;

@@ -60,7 +60,6 @@ class OutputQueue {
     base::SharedBytes owner;
     const char* data = nullptr;
     std::size_t length = 0;
-    bool in_file = false;  // owner's bytes are in a memory file: sent by sendfile, not gathered
   };
 
   base::Buffer owned_;
