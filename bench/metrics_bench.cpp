@@ -102,6 +102,24 @@ void BM_NativeHistogramObserve(benchmark::State& state) {
 }
 BENCHMARK(BM_NativeHistogramObserve)->Name("metrics/native_histogram_observe")->Threads(1)->Threads(2);
 
+// One whole observation as the target counts it: the classic buckets, the bucket's exemplar and the
+// native histogram, for the same series (to compare with metrics/histogram_observe in the same run).
+void BM_ObserveClassicNativeExemplar(benchmark::State& state) {
+  static metrics::ShardedHistogram histogram(metrics::default_duration_buckets(), 768, 2, true);
+  static metrics::NativeHistogram native(metrics::NativeHistogramOptions(), 768, 2);
+  const auto shard = static_cast<std::size_t>(state.thread_index());
+  std::size_t i = 0;
+  std::int64_t now = 1'700'000'000'000'000'000;
+  for (auto _ : state) {
+    const double value = kDurations[i++ & 1023];
+    // As RequestMetrics does it: the native cell's address first, then the stores.
+    std::uint64_t* const native_cell = native.cell_for(shard, 17, value);
+    histogram.observe(shard, 17, value, kId, ++now);
+    metrics::NativeHistogram::increment(native_cell);
+  }
+}
+BENCHMARK(BM_ObserveClassicNativeExemplar)->Name("metrics/observe_classic_native_exemplar")->Threads(1)->Threads(2);
+
 // What the service does per request: labels to series, the classic and native observations and the exemplar (request id and
 // the steady-clock reading the duration was measured with, turned into wall-clock time).
 void BM_RequestMetricsObserveExemplar(benchmark::State& state) {

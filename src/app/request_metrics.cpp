@@ -17,22 +17,28 @@ constexpr std::array<int, 21> kStatuses = {200, 206, 304, 400, 401, 404, 405, 40
                                           414, 416, 417, 431, 500, 501, 503, 505, 507, 0};
 constexpr std::size_t kOtherStatus = kStatuses.size() - 1;
 
+// The label order follows the enum's first seven values, so the index is the enum clamped to "other".
+static_assert(static_cast<std::size_t>(http::Method::kGet) == 0 && static_cast<std::size_t>(http::Method::kHead) == 1 &&
+              static_cast<std::size_t>(http::Method::kPut) == 2 && static_cast<std::size_t>(http::Method::kDelete) == 3 &&
+              static_cast<std::size_t>(http::Method::kPost) == 4 &&
+              static_cast<std::size_t>(http::Method::kOptions) == 5 &&
+              static_cast<std::size_t>(http::Method::kPatch) == 6);
 std::size_t method_index(http::Method method) noexcept {
-  switch (method) {
-    case http::Method::kGet: return 0;
-    case http::Method::kHead: return 1;
-    case http::Method::kPut: return 2;
-    case http::Method::kDelete: return 3;
-    case http::Method::kPost: return 4;
-    case http::Method::kOptions: return 5;
-    case http::Method::kPatch: return 6;
-    default: return kOtherMethod;
-  }
+  return std::min(static_cast<std::size_t>(method), kOtherMethod);
 }
 
+// Status code to label slot, one byte per code below 600: a load instead of a search on every request.
+constexpr std::size_t kStatusTableSize = 600;
+constexpr std::array<std::uint8_t, kStatusTableSize> kStatusSlots = [] {
+  std::array<std::uint8_t, kStatusTableSize> slots{};
+  slots.fill(static_cast<std::uint8_t>(kOtherStatus));
+  for (std::size_t i = 0; i < kOtherStatus; ++i) slots[static_cast<std::size_t>(kStatuses[i])] = static_cast<std::uint8_t>(i);
+  return slots;
+}();
+
 std::size_t status_index(int status) noexcept {
-  const auto* it = std::find(kStatuses.begin(), kStatuses.end() - 1, status);
-  return static_cast<std::size_t>(it - kStatuses.begin());
+  const auto code = static_cast<std::size_t>(status);  // a negative status wraps far past the table
+  return code < kStatusTableSize ? kStatusSlots.data()[code] : kOtherStatus;
 }
 
 }  // namespace
@@ -62,8 +68,9 @@ std::size_t RequestMetrics::series_index(std::size_t method, std::size_t path, s
 void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status,
                              double seconds) noexcept {
   const std::size_t series = series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status));
+  std::uint64_t* const native_cell = native_.cell_for(shard, series, seconds);
   histogram_.observe(shard, series, seconds);
-  native_.observe(shard, series, seconds);
+  metrics::NativeHistogram::increment(native_cell);
 }
 
 void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t path, int status, double seconds,
@@ -72,8 +79,9 @@ void RequestMetrics::observe(std::size_t shard, http::Method method, std::size_t
   const std::int64_t unix_nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() + steady_to_unix_nanos_;
   const std::size_t series = series_index(method_index(method), std::min(path, kUnparsedPath), status_index(status));
+  std::uint64_t* const native_cell = native_.cell_for(shard, series, seconds);  // before the classic stores
   histogram_.observe(shard, series, seconds, request_id, unix_nanos);
-  native_.observe(shard, series, seconds);
+  metrics::NativeHistogram::increment(native_cell);
 }
 
 // One writer per shard: a plain load/store pair is enough and avoids a locked instruction.

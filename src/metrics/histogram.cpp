@@ -10,17 +10,8 @@ namespace metrics {
 
 namespace {
 
-// Up to this many bounds a forward scan beats binary search: it touches one or two cache lines and
-// predicts well, since most observations land in the first few buckets.
-constexpr std::size_t kLinearScanLimit = 20;
-
 constexpr std::size_t round_up(std::size_t n, std::size_t multiple) noexcept {
   return (n + multiple - 1) / multiple * multiple;
-}
-
-// Each shard has a single writer, so a plain load and store suffice: no locked read-modify-write.
-void increment(std::atomic_ref<std::uint64_t> cell) noexcept {
-  cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -61,41 +52,6 @@ ShardedHistogram::ShardedHistogram(std::vector<double> upper_bounds, std::size_t
 
 ShardedHistogram::~ShardedHistogram() = default;
 
-std::size_t ShardedHistogram::bucket_index(double value) const noexcept {
-  const std::size_t finite_buckets = upper_bounds_.size();
-  // NaN compares false against every bound; it is counted in +Inf (and in count) so that no observation
-  // disappears, but it is kept out of the sum, which it would otherwise poison for the life of the process.
-  if (std::isnan(value)) return finite_buckets;
-  if (finite_buckets <= kLinearScanLimit) {
-    std::size_t i = 0;
-    while (i < finite_buckets && value > upper_bounds_[i]) ++i;
-    return i;
-  }
-  // le is inclusive: the first bound not below the value.
-  const auto found = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
-  return static_cast<std::size_t>(found - upper_bounds_.begin());
-}
-
-// Inlined into both observe() overloads: a call would cost as much as the exemplar's stores.
-[[gnu::always_inline]] inline std::size_t ShardedHistogram::record(std::size_t shard, std::size_t series,
-                                                                  double value) noexcept {
-  assert(shard < shard_count_ && series < series_count_);
-  const std::size_t base = series_cell(shard, series);
-  const std::size_t bucket = bucket_index(value);
-  increment(cell(base + bucket));
-  increment(cell(count_cell(shard, series)));
-  if (!std::isnan(value)) {
-    const std::atomic_ref<std::uint64_t> sum_bits = cell(base + upper_bounds_.size() + 1);
-    const double sum = std::bit_cast<double>(sum_bits.load(std::memory_order_relaxed)) + value;
-    sum_bits.store(std::bit_cast<std::uint64_t>(sum), std::memory_order_relaxed);
-  }
-  return bucket;
-}
-
-void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value) noexcept {
-  (void)record(shard, series, value);
-}
-
 void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value, std::string_view id,
                                std::int64_t unix_nanos) noexcept {
   char padded[kExemplarIdBytes] = {};
@@ -103,25 +59,16 @@ void ShardedHistogram::observe(std::size_t shard, std::size_t series, double val
   observe(shard, series, value, std::span<const char, kExemplarIdBytes>(padded), unix_nanos);
 }
 
-void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value,
-                               std::span<const char, kExemplarIdBytes> id, std::int64_t unix_nanos) noexcept {
-  const std::size_t bucket = record(shard, series, value);
-  if (exemplar_cells_ == nullptr || id[0] == '\0' || std::isnan(value)) return;
+void ShardedHistogram::write_exemplar(std::uint64_t* const slot, double value, std::int64_t unix_nanos,
+                                      std::span<const char, kExemplarIdBytes> id) noexcept {
   std::uint64_t id_words[kExemplarIdWords];
   std::memcpy(id_words, id.data(), kExemplarIdBytes);
   // The writer's half of a seqlock (one writer per shard), without fences: the odd sequence marks the
   // slot as being written, and each data word is a release store, so a reader that acquires any word of
   // this write also sees that mark (or a later sequence) when it checks again; the release store of the
   // next even sequence publishes the whole. On x86 these are all plain moves: no lock, no locked
-  // instruction, nothing another thread writes. A local pointer keeps the slot in a register.
-  std::uint64_t* const slot = exemplar_cells_ + exemplar_cell(shard, series, bucket);
+  // instruction, nothing another thread writes.
   const auto word = [slot](std::size_t i) noexcept { return std::atomic_ref<std::uint64_t>(slot[i]); };
-  // A bucket's exemplar is refreshed at most once per kExemplarRefreshNanos of the observations' time:
-  // scraped every few seconds, an exemplar a millisecond older is as telling, and under load most
-  // observations then cost one load and a comparison instead of nine stores. Only this shard's writer
-  // stores the timestamp, so a relaxed load of it is exact.
-  const std::uint64_t last = word(2).load(std::memory_order_relaxed);
-  if (last != 0 && static_cast<std::uint64_t>(unix_nanos) - last < kExemplarRefreshNanos) return;
   const std::uint64_t before = word(0).load(std::memory_order_relaxed);
   word(0).store(before + 1, std::memory_order_relaxed);
   word(1).store(std::bit_cast<std::uint64_t>(value), std::memory_order_release);

@@ -20,7 +20,11 @@
 // locked instruction, nothing shared with other writers); collect() retries a slot caught mid-write and
 // returns, per bucket, the newest exemplar among the shards. The slots live in zero pages too: 64 bytes per
 // bucket per observed series per shard, touched only for series observed with an exemplar.
+#include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cassert>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -104,7 +108,10 @@ class ShardedHistogram {
     return shard * shard_stride_ + counts_stride_ + series * series_stride_;
   }
   std::size_t bucket_index(double value) const noexcept;
-  std::size_t record(std::size_t shard, std::size_t series, double value) noexcept;  // returns the bucket
+  void record(std::size_t shard, std::size_t series, double value, std::size_t bucket) noexcept;
+  // The rare half of an exemplar observation, out of line: the slot's nine stores.
+  static void write_exemplar(std::uint64_t* slot, double value, std::int64_t unix_nanos,
+                             std::span<const char, kExemplarIdBytes> id) noexcept;
   // The first of the 8 words of a slot: sequence, value bits, timestamp, then the id's 5 words.
   std::size_t exemplar_cell(std::size_t shard, std::size_t series, std::size_t bucket) const noexcept {
     return ((shard * series_count_ + series) * (upper_bounds_.size() + 1) + bucket) * kCellsPerLine;
@@ -125,5 +132,70 @@ class ShardedHistogram {
   ZeroedPages exemplar_memory_;       // empty without exemplars
   std::uint64_t* exemplar_cells_;     // null without exemplars
 };
+
+// The observation path is defined here so that it inlines into its callers (RequestMetrics): across a
+// translation unit, the call and its register saves cost as much as the observation.
+
+// Up to this many bounds a forward scan beats binary search: it touches one or two cache lines and
+// predicts well, since most observations land in the first few buckets.
+inline constexpr std::size_t kLinearScanLimit = 20;
+
+inline std::size_t ShardedHistogram::bucket_index(double value) const noexcept {
+  const std::size_t finite_buckets = upper_bounds_.size();
+  // NaN compares false against every bound; it is counted in +Inf (and in count) so that no observation
+  // disappears, but it is kept out of the sum, which it would otherwise poison for the life of the process.
+  if (std::isnan(value)) return finite_buckets;
+  const double* const bounds = upper_bounds_.data();
+  if (finite_buckets <= kLinearScanLimit) {
+    std::size_t i = 0;
+    while (i < finite_buckets && value > bounds[i]) ++i;
+    return i;
+  }
+  // le is inclusive: the first bound not below the value.
+  return static_cast<std::size_t>(std::lower_bound(bounds, bounds + finite_buckets, value) - bounds);
+}
+
+// Every address is computed before the first store: the cells are integers, which the compiler must
+// assume may alias this object's sizes, so a store would force it to reload them.
+inline void ShardedHistogram::record(std::size_t shard, std::size_t series, double value,
+                                     std::size_t bucket) noexcept {
+  assert(shard < shard_count_ && series < series_count_ && bucket == bucket_index(value));
+  std::uint64_t* const buckets = cells_ + series_cell(shard, series);
+  std::uint64_t* const count = cells_ + count_cell(shard, series);
+  std::uint64_t* const sum_bits = buckets + upper_bounds_.size() + 1;
+  // Each shard has a single writer, so a plain load and store suffice: no locked read-modify-write.
+  const auto increment = [](std::uint64_t* counter) noexcept {
+    const std::atomic_ref<std::uint64_t> ref(*counter);
+    ref.store(ref.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  };
+  increment(buckets + bucket);
+  increment(count);
+  if (!std::isnan(value)) {
+    const std::atomic_ref<std::uint64_t> sum(*sum_bits);
+    sum.store(std::bit_cast<std::uint64_t>(std::bit_cast<double>(sum.load(std::memory_order_relaxed)) + value),
+              std::memory_order_relaxed);
+  }
+}
+
+inline void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value) noexcept {
+  record(shard, series, value, bucket_index(value));
+}
+
+inline void ShardedHistogram::observe(std::size_t shard, std::size_t series, double value,
+                                      std::span<const char, kExemplarIdBytes> id, std::int64_t unix_nanos) noexcept {
+  const std::size_t bucket = bucket_index(value);
+  // The slot's address too is taken before record()'s stores.
+  std::uint64_t* const slot =
+      exemplar_cells_ == nullptr ? nullptr : exemplar_cells_ + exemplar_cell(shard, series, bucket);
+  record(shard, series, value, bucket);
+  if (slot == nullptr || id[0] == '\0' || std::isnan(value)) return;
+  // A bucket's exemplar is refreshed at most once per kExemplarRefreshNanos of the observations' time:
+  // scraped every few seconds, an exemplar a millisecond older is as telling, and under load most
+  // observations then cost one load and a comparison instead of nine stores. Only this shard's writer
+  // stores the timestamp (word 2), so a relaxed load of it is exact.
+  const std::uint64_t last = std::atomic_ref<std::uint64_t>(slot[2]).load(std::memory_order_relaxed);
+  if (last != 0 && static_cast<std::uint64_t>(unix_nanos) - last < kExemplarRefreshNanos) return;
+  write_exemplar(slot, value, unix_nanos, id);
+}
 
 }  // namespace metrics

@@ -44,6 +44,10 @@ NativeHistogram::NativeHistogram(const NativeHistogramOptions& options, std::siz
       bounds_[j] = std::exp2(static_cast<double>(j) / static_cast<double>(bound_count_) - 1);
     }
     bounds_[bound_count_] = 2;
+    for (std::size_t j = 0; j < bound_count_; ++j) {
+      bound_mantissas_[j] = std::bit_cast<std::uint64_t>(bounds_[j]) & 0x000fffffffffffffu;
+    }
+    bound_mantissas_[bound_count_] = ~std::uint64_t{0};
     for (std::size_t slice = 0; slice < bounds_below_slice_.size(); ++slice) {
       const double start = 0.5 + static_cast<double>(slice) / 512;
       std::size_t below = 0;

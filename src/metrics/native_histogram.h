@@ -59,16 +59,24 @@ class NativeHistogram {
 
   // Inline: it is on every request's path, next to the classic histogram's observation.
   void observe(std::size_t shard, std::size_t series, double value) noexcept {
-    std::size_t index = series_cell(shard, series);
+    increment(cell_for(shard, series, value));
+  }
+  // observe() in two halves, so that a caller making other stores first can take the address before them
+  // (the cells are integers, which the compiler must assume may alias this object's sizes). Null for NaN:
+  // counted by the classic histogram alone, as Prometheus allows.
+  std::uint64_t* cell_for(std::size_t shard, std::size_t series, double value) const noexcept {
+    std::uint64_t* const zero_bucket = cells_ + series_cell(shard, series);
     if (value > options_.zero_threshold) {
       // Above the threshold the key is at least min_key_; +Inf's bits read as 2^1024, in the top bucket.
       const auto offset = static_cast<std::size_t>(key_of(value) - min_key_);
-      index += 1 + std::min(offset, bucket_cells_ - 1);
-    } else if (value != value) {
-      return;  // NaN: counted by the classic histogram alone, as Prometheus allows
+      return zero_bucket + 1 + std::min(offset, bucket_cells_ - 1);
     }
-    const std::atomic_ref<std::uint64_t> cell(cells_[index]);
-    cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return value == value ? zero_bucket : nullptr;
+  }
+  static void increment(std::uint64_t* cell) noexcept {
+    if (cell == nullptr) return;
+    const std::atomic_ref<std::uint64_t> ref(*cell);
+    ref.store(ref.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   void collect(std::size_t series, NativeSnapshot& out) const;
 
@@ -81,10 +89,13 @@ class NativeHistogram {
     if (options_.schema > 0) {
       // The bucket within the power of two is how many of its lower fractions lie below frac: those
       // below frac's slice, plus the one inside the slice if frac is above it.
-      const double frac = std::bit_cast<double>((bits & 0x000fffffffffffffu) | 0x3fe0000000000000u);
-      const std::size_t below = bounds_below_slice_[(bits >> 44) & 0xff];
-      const int within = static_cast<int>(below) + (bounds_[below] < frac ? 1 : 0);
-      return within + (exp - 1) * static_cast<int>(bound_count_);
+      // frac and the fractions share an exponent, so their order is their mantissas' order: an integer
+      // comparison, without moving frac back to a floating-point register. Through data(): the indices are
+      // in range by construction, and this is the hot path.
+      const std::uint64_t mantissa = bits & 0x000fffffffffffffu;
+      const std::size_t below = bounds_below_slice_.data()[(bits >> 44) & 0xff];
+      const int within = static_cast<int>(below) + (bound_mantissas_.data()[below] < mantissa ? 1 : 0);
+      return within + ((exp - 1) << options_.schema);
     }
     // Schema 0 and below: bucket k of schema 0 is (2^(k-1), 2^k], and 2^-s of them make one of schema s.
     const int key = (bits & 0x000fffffffffffffu) == 0 ? exp - 1 : exp;  // frac == 0.5: a power of two
@@ -105,6 +116,8 @@ class NativeHistogram {
   std::size_t cells_per_series_;   // the zero bucket, then bucket_cells_
   // 2^(j/2^s - 1) for j < 2^s (s > 0): the fractions between buckets, then 2 (above every fraction).
   std::array<double, 33> bounds_{};
+  // The mantissa bits of each of bounds_ below 2, then all ones (above every mantissa).
+  std::array<std::uint64_t, 33> bound_mantissas_{};
   std::size_t bound_count_ = 0;
   // For each 1/512 slice of [0.5, 1) (the top 8 bits of the mantissa), how many bounds lie below the
   // slice: bounds are at least 0.011 apart (schema 5), so at most one more lies within it.
