@@ -3,7 +3,7 @@
 // 0..series_count-1 by the caller), written by several threads without locks and merged on collection.
 //
 // Each writer thread owns one shard (0..shard_count-1) and is its only writer: observe() is a bucket search
-// plus relaxed atomic load/store pairs on cache lines no other thread writes, so it costs tens of
+// plus relaxed atomic load/store pairs on cache lines no other thread writes, so it costs a few
 // nanoseconds and never contends. collect() may run concurrently on any thread; it sums the shards with
 // relaxed loads, so a scrape may see an observation's bucket before its count (Prometheus tolerates such
 // skew); once writers are quiet the totals are exact. Buckets are cumulative on output and end at +Inf,

@@ -37,7 +37,8 @@ compose_started=0
 image_built=0
 shards=(storage-api-0 storage-api-1 storage-api-2)
 
-compose() { "${compose_cmd[@]}" -p "$project" -f "$compose_file" "$@"; }
+compose_files=(-f "$compose_file")
+compose() { "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" "$@"; }
 cleanup() {
   set +e
   if ((compose_started)); then
@@ -94,6 +95,16 @@ prom=http://127.0.0.1:$prometheus_port
 shard_args=()
 for shard in "${shards[@]}"; do shard_args+=(--shard "$shard=http://127.0.0.1:${shard_port[$shard]}"); done
 
+prometheus_version=$(docker run --rm "$prometheus_image" --version 2>&1 | head -n 1 || true)
+if [[ $(prometheus_major <<<"$prometheus_version") -lt 3 ]]; then
+  # The container lab's stand-in (Debian's 2.42): the shipped command and config less their 3.x-only
+  # parts (lib.sh says why); check_prometheus_config.sh holds the 3.x settings.
+  removed=$(prometheus2x_override "$compose_file" prometheus "$REPO_ROOT/manifests/cluster/prometheus.yml" \
+    /etc/prometheus/manifests/cluster/prometheus.yml "$work")
+  check "Prometheus 2.x ($prometheus_version): the cluster's prometheus.yml loses exactly its one 3.x-only line ($removed)" \
+    test "$removed" = 1
+  compose_files+=(-f "$work/compose-prometheus-2x.yml")
+fi
 log "docker compose -p $project -f manifests/cluster/docker-compose.yml up (router-a on $router_a_port, router-b on $router_b_port)"
 compose_started=1
 if ! compose up -d "${shards[@]}" router-a router-b prometheus >"$work/up.log" 2>&1; then

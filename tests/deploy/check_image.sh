@@ -307,6 +307,20 @@ compose_env=(STORAGE_API_IMAGE="storage-api:compose-$run_id" TRAFFIC_IMAGE="stor
   STORAGE_API_ADMIN_PORT="$admin_port" PROMETHEUS_PORT="$prometheus_port" GRAFANA_PORT="$(free_port)")
 if [[ -n $builder ]]; then compose_env+=(BUILDER="$builder"); fi
 export "${compose_env[@]}"
+prometheus_version=$(docker run --rm "$prometheus_image" --version 2>&1 | head -n 1 || true)
+prometheus_major=$(prometheus_major <<<"$prometheus_version")
+log "compose Prometheus: ${prometheus_version:-unknown version}"
+if [[ ${prometheus_major:-0} -lt 3 ]]; then
+  # The container lab's stand-in (Debian's 2.42) runs the shipped command and config less their 3.x-only
+  # parts (lib.sh says why). The native path is tested against 2.42 by
+  # tests/integration/prometheus_scrape_test.cpp, the 3.x settings by check_prometheus_config.sh.
+  removed=$(prometheus2x_override "$REPO_ROOT/docker-compose.yml" prometheus "$REPO_ROOT/prometheus.yml" \
+    /etc/prometheus/prometheus.yml "$work")
+  check "compose on Prometheus 2.x: prometheus.yml loses exactly its one 3.x-only line ($removed)" test "$removed" = 1
+  compose_files+=(-f "$work/compose-prometheus-2x.yml")
+  check "compose on Prometheus 2.x: the override keeps exemplar-storage" \
+    grep -q -- '--enable-feature=exemplar-storage"' "$work/compose-prometheus-2x.yml"
+fi
 created_images+=("storage-api:compose-$run_id" "storage-api-traffic:compose-$run_id")
 
 log "compose ($("${compose_cmd[@]}" version --short 2>/dev/null || echo '?')): project $project," \
@@ -390,6 +404,26 @@ now=$(prom_query "$bucket_requests")
 check "exactly: $before + $sent = ${now%.*}" test "$((${before%.*} + sent))" = "${now%.*}"
 statuses=$(prom_query 'count(count by (status) (http_request_duration_seconds_count{job="storage_api", path="/api/buckets/{id}"}))')
 check "Prometheus sees 200, 400, 404 and 413 for the bucket route ($statuses statuses)" test "${statuses:-0}" -ge 4
+# Exemplars (exemplar-storage): a latency bucket's trace_id is the request id of an access log line.
+exemplar_ids() {
+  local end
+  end=$(date +%s)
+  curl -fsS --max-time 5 "$prom/api/v1/query_exemplars" \
+    --data-urlencode 'query={__name__=~"http_request_duration_seconds(_bucket)?", job="storage_api", path="/api/buckets/{id}"}' \
+    --data-urlencode "start=$((end - 900))" --data-urlencode "end=$end" 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(sorted({e["labels"]["trace_id"] for s in json.load(sys.stdin)["data"] for e in s["exemplars"]})))'
+}
+has_exemplars() { [[ -n $(exemplar_ids) ]]; }
+check "the compose Prometheus stores exemplars of http_request_duration_seconds" poll 30 has_exemplars
+docker logs "$api_container" >"$work/compose-api.log" 2>&1 || true
+read -r -a trace_ids <<<"$(exemplar_ids)"
+logged=0
+for id in "${trace_ids[@]}"; do
+  if grep -qF "\"request_id\":\"$id\"" "$work/compose-api.log"; then logged=$((logged + 1)); fi
+done
+check "every exemplar's trace_id (${#trace_ids[@]}) is the request id of an access log line ($logged found)" \
+  test "${#trace_ids[@]}" -gt 0 -a "$logged" = "${#trace_ids[@]}"
 
 # An OOM kill is a SIGKILL from outside: Docker restarts the container (restart: unless-stopped) within
 # a second, too soon for StorageApiTargetDown (1 m), and StorageApiRestarted must see it. Under

@@ -33,6 +33,23 @@ CHECKS_PASSED=$((CHECKS_PASSED + ${node_passed:-0}))
 CHECKS_FAILED=$((CHECKS_FAILED + ${node_failed:-0}))
 if [[ $node_status != 0 && ${node_failed:-0} == 0 ]]; then fail "check_manifests.mjs exited $node_status"; fi
 
+# As check_prometheus_config.sh does for compose: the flag works in v3.0-v3.8 only (NOTES.md).
+k8s_prometheus=$(sed -nE 's/^ +image: (prom\/prometheus:[^ ]+) *$/\1/p' "$REPO_ROOT/manifests/prometheus.yaml")
+check "manifests/prometheus.yaml pins prom/prometheus v3.0-v3.8 ($k8s_prometheus), where the native-histograms flag works" \
+  python3 -c 'import re, sys; sys.exit(0 if re.fullmatch(r"prom/prometheus:v3\.[0-8]\.\d+", sys.argv[1]) else 1)' "$k8s_prometheus"
+check "manifests/prometheus.yaml runs Prometheus with --enable-feature=native-histograms,exemplar-storage" \
+  grep -qE '^ +- --enable-feature=native-histograms,exemplar-storage$' "$REPO_ROOT/manifests/prometheus.yaml"
+check "manifests/prometheus.yaml keeps the classic buckets of the storage_api job" \
+  grep -qE '^ +always_scrape_classic_histograms: true$' "$REPO_ROOT/manifests/prometheus.yaml"
+if [[ -f $work/prometheus/prometheus.yml && $(promtool --version 2>&1 | prometheus_major) -lt 3 ]]; then
+  # A 2.x promtool (Debian's) checks the rest: the configs without their 3.x-only lines.
+  for config in prometheus.yml prometheus-static-sd.yml; do
+    [[ -f $work/prometheus/$config ]] || continue
+    removed=$(strip_prometheus3_keys "$work/prometheus/$config" "$work/prometheus/$config.2x")
+    mv "$work/prometheus/$config.2x" "$work/prometheus/$config"
+    check "$config of manifests/: the one 3.x-only line is all a 2.x promtool skips ($removed)" test "$removed" = 1
+  done
+fi
 if [[ -f $work/prometheus/prometheus.yml ]]; then
   log "promtool on the Prometheus config and rules of manifests/"
   if promtool check config "$work/prometheus/prometheus.yml" >"$work/promtool.out" 2>&1; then

@@ -29,6 +29,54 @@ require_tools() {
   ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (see the CI install step)"
 }
 
+# The settings of our Prometheus configs that only Prometheus 3.x knows. Debian's 2.42 (its promtool, and
+# the container lab's stand-in for the pinned prom/prometheus image) rejects the file over them.
+PROMETHEUS3_ONLY_KEYS=(always_scrape_classic_histograms)
+# strip_prometheus3_keys IN OUT: writes IN without the lines setting those keys; prints how many it removed.
+strip_prometheus3_keys() {
+  python3 - "$1" "$2" "${PROMETHEUS3_ONLY_KEYS[@]}" <<'PY'
+import re, sys
+source, target, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+setting = re.compile(r"^\s*(" + "|".join(map(re.escape, keys)) + r")\s*:")
+lines = open(source).read().splitlines(keepends=True)
+kept = [line for line in lines if not setting.match(line)]
+open(target, "w").write("".join(kept))
+print(len(lines) - len(kept))
+PY
+}
+# The major version in a `prometheus --version` or `promtool --version` output on stdin (empty if none).
+prometheus_major() { sed -nE '1s/.*version ([0-9]+)\..*/\1/p'; }
+# prometheus2x_override COMPOSE_FILE SERVICE SHIPPED_CONFIG CONFIG_TARGET DIR: for a compose Prometheus
+# that is 2.x (the container lab's stand-in, Debian's 2.42), writes DIR/prometheus-2x.yml (SHIPPED_CONFIG
+# without its 3.x-only settings) and DIR/compose-prometheus-2x.yml, an override of SERVICE that mounts it
+# at CONFIG_TARGET and runs SERVICE's command of COMPOSE_FILE (read with PyYAML: python3-yaml) without
+# the native-histograms feature: 2.42 keeps only the native form of a family exposed in both (2.45+ can keep
+# both), and the checks count requests through the classic series. Prints how many lines it removed.
+prometheus2x_override() {
+  local compose_file=$1 service=$2 shipped=$3 target=$4 dir=$5 removed
+  removed=$(strip_prometheus3_keys "$shipped" "$dir/prometheus-2x.yml")
+  chmod a+r "$dir/prometheus-2x.yml"
+  python3 - "$compose_file" "$service" "$dir/prometheus-2x.yml" "$target" >"$dir/compose-prometheus-2x.yml" <<'PY'
+import json, sys
+import yaml
+compose_file, service, config, target = sys.argv[1:5]
+flag = "--enable-feature="
+command = []
+for arg in yaml.safe_load(open(compose_file))["services"][service]["command"]:
+    if arg.startswith(flag):
+        features = [f for f in arg[len(flag):].split(",") if f != "native-histograms"]
+        if features:
+            command.append(flag + ",".join(features))
+    else:
+        command.append(arg)
+# JSON is YAML: an override merged over the compose file (volumes merge by their target).
+print(json.dumps({"services": {service: {
+    "command": command,
+    "volumes": [{"type": "bind", "source": config, "target": target, "read_only": True}]}}}))
+PY
+  echo "$removed"
+}
+
 # Sets BINARY to the storage_api binary: the first argument, $STORAGE_API_BIN, or storage_api inside a
 # build directory given either way.
 resolve_binary() {
