@@ -39,19 +39,18 @@ NativeHistogram::NativeHistogram(const NativeHistogramOptions& options, std::siz
       cells_(static_cast<std::uint64_t*>(memory_.data())) {
   assert(valid_native_options(options));
   if (options.schema > 0) {
-    bound_count_ = std::size_t{1} << options.schema;
-    for (std::size_t j = 0; j < bound_count_; ++j) {
-      bounds_[j] = std::exp2(static_cast<double>(j) / static_cast<double>(bound_count_) - 1);
+    const std::size_t bound_count = std::size_t{1} << options.schema;
+    std::array<double, 33> bounds{};  // the fractions, then 2 (above every fraction)
+    for (std::size_t j = 0; j < bound_count; ++j) {
+      bounds[j] = std::exp2(static_cast<double>(j) / static_cast<double>(bound_count) - 1);
+      bound_mantissas_[j] = std::bit_cast<std::uint64_t>(bounds[j]) & 0x000fffffffffffffu;
     }
-    bounds_[bound_count_] = 2;
-    for (std::size_t j = 0; j < bound_count_; ++j) {
-      bound_mantissas_[j] = std::bit_cast<std::uint64_t>(bounds_[j]) & 0x000fffffffffffffu;
-    }
-    bound_mantissas_[bound_count_] = ~std::uint64_t{0};
+    bounds[bound_count] = 2;
+    bound_mantissas_[bound_count] = ~std::uint64_t{0};
     for (std::size_t slice = 0; slice < bounds_below_slice_.size(); ++slice) {
       const double start = 0.5 + static_cast<double>(slice) / 512;
       std::size_t below = 0;
-      while (below < bound_count_ && bounds_[below] < start) ++below;
+      while (below < bound_count && bounds[below] < start) ++below;
       bounds_below_slice_[slice] = static_cast<std::uint8_t>(below);
     }
   }

@@ -114,11 +114,9 @@ class NativeHistogram {
   int min_key_;                    // the bucket holding values just above the zero threshold
   std::size_t bucket_cells_;       // buckets kept per series
   std::size_t cells_per_series_;   // the zero bucket, then bucket_cells_
-  // 2^(j/2^s - 1) for j < 2^s (s > 0): the fractions between buckets, then 2 (above every fraction).
-  std::array<double, 33> bounds_{};
-  // The mantissa bits of each of bounds_ below 2, then all ones (above every mantissa).
+  // The mantissa bits of the fractions between buckets, 2^(j/2^s - 1) for j < 2^s (s > 0), then all ones
+  // (above every mantissa). Each fraction is in [0.5, 1), so its mantissa orders it among the others.
   std::array<std::uint64_t, 33> bound_mantissas_{};
-  std::size_t bound_count_ = 0;
   // For each 1/512 slice of [0.5, 1) (the top 8 bits of the mantissa), how many bounds lie below the
   // slice: bounds are at least 0.011 apart (schema 5), so at most one more lies within it.
   std::array<std::uint8_t, 256> bounds_below_slice_{};
